@@ -1,0 +1,14 @@
+/* jatp: an ONNX runtime and trainer for JATP pre-processing defenses. Umbrella header. */
+#ifndef JATP_H
+#define JATP_H
+
+#include "jatp/graph.h"
+#include "jatp/io.h"
+#include "jatp/onnx.h"
+#include "jatp/plan.h"
+#include "jatp/status.h"
+#include "jatp/tensor.h"
+
+#define JATP_VERSION "0.1.0"
+
+#endif

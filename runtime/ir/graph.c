@@ -1,0 +1,129 @@
+/* Graph IR storage: growable arrays of values and nodes, names interned in the graph's arena. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/internal.h"
+#include "jatp/graph.h"
+
+jt_status jt_graph_create(jt_ctx *ctx, const char *source, jt_graph **out) {
+    *out = NULL;
+    jt_graph *g = calloc(1, sizeof *g);
+    if (!g) return jt_fail(ctx, JT_ERR_OOM, "out of memory creating a graph");
+    g->arena = jt_arena_create();
+    if (!g->arena) {
+        free(g);
+        return jt_fail(ctx, JT_ERR_OOM, "out of memory creating a graph");
+    }
+    g->source = jt_arena_strdup(g->arena, source ? source : "<graph>");
+    g->name = "";
+    g->producer_name = "";
+    g->producer_version = "";
+    *out = g;
+    return JT_OK;
+}
+
+void jt_graph_free(jt_graph *g) {
+    if (!g) return;
+    jt_arena_free(g->arena);
+    free(g->values);
+    free(g->nodes);
+    free(g->inputs);
+    free(g->outputs);
+    free(g);
+}
+
+void *jt_graph_alloc(jt_graph *g, size_t bytes) { return jt_arena_alloc(g->arena, bytes); }
+
+const char *jt_graph_strdup(jt_graph *g, const char *s) { return jt_arena_strdup(g->arena, s ? s : ""); }
+
+static int grow(void **arr, int32_t *cap, int32_t need, size_t elem) {
+    if (need <= *cap) return 1;
+    int32_t c = *cap ? *cap : 16;
+    while (c < need) c *= 2;
+    void *p = realloc(*arr, (size_t)c * elem);
+    if (!p) return 0;
+    memset((char *)p + (size_t)*cap * elem, 0, (size_t)(c - *cap) * elem);
+    *arr = p;
+    *cap = c;
+    return 1;
+}
+
+int32_t jt_graph_find_value(const jt_graph *g, const char *name) {
+    /* Linear scan from the end: lookups happen at import/build time, where recent values are the
+     * likely targets. Graphs here have at most a few thousand values. */
+    for (int32_t i = g->n_values - 1; i >= 0; i--)
+        if (strcmp(g->values[i].name, name) == 0) return i;
+    return -1;
+}
+
+jt_status jt_graph_add_value(jt_ctx *ctx, jt_graph *g, const char *name, int32_t *id_out) {
+    if (!grow((void **)&g->values, &g->cap_values, g->n_values + 1, sizeof(jt_value)))
+        return jt_fail(ctx, JT_ERR_OOM, "%s: out of memory adding value '%s'", g->source, name);
+    jt_value *v = &g->values[g->n_values];
+    memset(v, 0, sizeof *v);
+    v->name = jt_arena_strdup(g->arena, name);
+    if (!v->name) return jt_fail(ctx, JT_ERR_OOM, "%s: out of memory", g->source);
+    v->rank = -1;
+    v->producer = -1;
+    *id_out = g->n_values++;
+    return JT_OK;
+}
+
+jt_status jt_graph_add_node(jt_ctx *ctx, jt_graph *g, const char *name, const char *op_type,
+                            const char *domain, int n_in, int n_out, int n_attrs, int32_t *id_out) {
+    if (!grow((void **)&g->nodes, &g->cap_nodes, g->n_nodes + 1, sizeof(jt_node)))
+        return jt_fail(ctx, JT_ERR_OOM, "%s: out of memory adding node '%s'", g->source, name);
+    jt_node *n = &g->nodes[g->n_nodes];
+    memset(n, 0, sizeof *n);
+    n->name = jt_arena_strdup(g->arena, name);
+    n->op_type = jt_arena_strdup(g->arena, op_type);
+    n->domain = jt_arena_strdup(g->arena, domain ? domain : "");
+    n->n_in = n_in;
+    n->n_out = n_out;
+    n->in = jt_arena_alloc(g->arena, sizeof(int32_t) * (size_t)(n_in > 0 ? n_in : 1));
+    n->out = jt_arena_alloc(g->arena, sizeof(int32_t) * (size_t)(n_out > 0 ? n_out : 1));
+    n->n_attrs = n_attrs;
+    n->attrs = jt_arena_alloc(g->arena, sizeof(jt_attr) * (size_t)(n_attrs > 0 ? n_attrs : 1));
+    if (!n->name || !n->op_type || !n->domain || !n->in || !n->out || !n->attrs)
+        return jt_fail(ctx, JT_ERR_OOM, "%s: out of memory adding node '%s'", g->source, name);
+    for (int i = 0; i < n_in; i++) n->in[i] = -1;
+    for (int i = 0; i < n_out; i++) n->out[i] = -1;
+    *id_out = g->n_nodes++;
+    return JT_OK;
+}
+
+jt_status jt_graph_add_input(jt_ctx *ctx, jt_graph *g, int32_t id) {
+    if (!grow((void **)&g->inputs, &g->cap_inputs, g->n_inputs + 1, sizeof(int32_t)))
+        return jt_fail(ctx, JT_ERR_OOM, "%s: out of memory", g->source);
+    g->inputs[g->n_inputs++] = id;
+    g->values[id].flags |= JT_VALUE_INPUT;
+    return JT_OK;
+}
+
+jt_status jt_graph_add_output(jt_ctx *ctx, jt_graph *g, int32_t id) {
+    if (!grow((void **)&g->outputs, &g->cap_outputs, g->n_outputs + 1, sizeof(int32_t)))
+        return jt_fail(ctx, JT_ERR_OOM, "%s: out of memory", g->source);
+    g->outputs[g->n_outputs++] = id;
+    g->values[id].flags |= JT_VALUE_OUTPUT;
+    return JT_OK;
+}
+
+const jt_attr *jt_node_attr(const jt_node *n, const char *name) {
+    for (int i = 0; i < n->n_attrs; i++)
+        if (n->attrs[i].name && strcmp(n->attrs[i].name, name) == 0) return &n->attrs[i];
+    return NULL;
+}
+
+void jt_graph_param_stats(const jt_graph *g, int64_t *count, int64_t *bytes) {
+    int64_t c = 0, b = 0;
+    for (int32_t i = 0; i < g->n_values; i++) {
+        const jt_value *v = &g->values[i];
+        if (!(v->flags & JT_VALUE_PARAM)) continue;
+        int64_t n = 1;
+        for (int k = 0; k < v->rank; k++) n *= v->dims[k];
+        c += n;
+        b += n * (int64_t)jt_dtype_size(v->dtype);
+    }
+    *count = c;
+    *bytes = b;
+}
