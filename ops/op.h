@@ -75,7 +75,11 @@ typedef void (*jt_cost_fn)(const jt_kernel_args *a, double *flops, double *bytes
 enum jt_op_flags {
     JT_OP_ALIAS = 1u << 0,      /* output 0 is a zero-copy view of input 0 (Reshape, Flatten, ...) */
     JT_OP_INPLACE_OK = 1u << 1, /* output 0 may share input 0's buffer (element-wise) */
-    JT_OP_NO_FOLD = 1u << 2     /* never constant-fold (random ops) */
+    JT_OP_NO_FOLD = 1u << 2,    /* never constant-fold (random ops) */
+    /* Output depends only on input shapes, not on input data (Shape, Size): the constant folder runs
+     * the kernel at plan time even when inputs are not constant, with those inputs' data == NULL. The
+     * kernel must read only dtype/rank/dims of its inputs. */
+    JT_OP_SHAPE_ONLY = 1u << 3
 };
 
 /* The behaviour of an op, shared by the versions whose semantics it implements (parse can consult

@@ -1,9 +1,7 @@
 /* Identity and Dropout (inference): output 0 is input 0. Zero-copy: the planner aliases the output to
  * the input buffer (JT_OP_ALIAS) and skips the kernel; the kernel copies when buffers differ (constant
- * folding, or when aliasing is not possible). Dropout's optional mask output is all true. */
-#include <string.h>
-
-#include "op.h"
+ * folding, or when aliasing is not possible). Dropout lives in dropout.c. */
+#include "shape_util.h"
 
 static jt_status identity_infer(const jt_infer_args *a) {
     const jt_tensor *x = a->in[0];
@@ -11,11 +9,9 @@ static jt_status identity_infer(const jt_infer_args *a) {
     return JT_OK;
 }
 
-jt_status jt_copy_kernel(const jt_kernel_args *a); /* shared by alias ops (ops/shape/) */
-
 jt_status jt_copy_kernel(const jt_kernel_args *a) {
     if (a->out[0]->data != a->in[0]->data)
-        memmove(a->out[0]->data, a->in[0]->data, jt_tensor_nbytes(a->in[0]));
+        jt_par_memcpy(a->pool, a->out[0]->data, a->in[0]->data, jt_tensor_nbytes(a->in[0]));
     return JT_OK;
 }
 

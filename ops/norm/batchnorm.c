@@ -1,0 +1,134 @@
+/* BatchNormalization (6, 7, 9, 14, 15; 1 is the legacy consumed_inputs form).
+ *
+ * Inference: y = (x - mean) / sqrt(var + eps) * scale + B per channel (parallel over N*C planes).
+ * Training (training_mode = 1 from 14; for 6/7/9 when the running-statistics outputs are requested)
+ * normalises with the batch mean and biased batch variance and outputs the running statistics as
+ * ONNX defines them: running = input_running * momentum + batch * (1 - momentum) (biased batch
+ * variance, as the ONNX reference and its node tests). 6/9 also output saved_mean / saved_var (the
+ * batch mean and variance). spatial = 0 (6, 7) treats every (C, D1..Dn) position as a channel.
+ * Parameters may have another float dtype than X (opset 15's T1/T2); statistics are in double. */
+#include <math.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "op.h"
+
+typedef struct bn_attrs {
+    double eps, momentum;
+    int64_t spatial, training_mode;
+} bn_attrs;
+
+static jt_status bn_parse(jt_ctx *ctx, const jt_graph *g, const jt_node *n, void *attrs) {
+    static const char *const k6[] = {"epsilon", "is_test", "momentum", "spatial", NULL};
+    static const char *const k7[] = {"epsilon", "momentum", "spatial", NULL};
+    static const char *const k9[] = {"epsilon", "momentum", NULL};
+    static const char *const k14[] = {"epsilon", "momentum", "training_mode", NULL};
+    bn_attrs *at = attrs;
+    int since = n->op ? n->op->since : 15;
+    JT_TRY(jt_attrs_check_known(ctx, g, n, since < 7 ? k6 : since < 9 ? k7 : since < 14 ? k9 : k14));
+    JT_TRY(jt_attr_float(ctx, g, n, "epsilon", 1e-5, &at->eps));
+    JT_TRY(jt_attr_float(ctx, g, n, "momentum", 0.9, &at->momentum));
+    JT_TRY(jt_attr_int(ctx, g, n, "spatial", 1, &at->spatial));
+    JT_TRY(jt_attr_int(ctx, g, n, "training_mode", 0, &at->training_mode));
+    int64_t is_test;
+    JT_TRY(jt_attr_int(ctx, g, n, "is_test", 0, &is_test));
+    if (since >= 14 && at->training_mode && n->n_out > 3)
+        return jt_node_fail(ctx, g, n, JT_ERR_INVALID_MODEL, "has %d outputs, expected at most 3",
+                            (int)n->n_out);
+    if (since < 14) { /* 6/7/9: training when the statistics outputs are present */
+        int present = 0;
+        for (int i = 1; i < n->n_out; i++) present += n->out[i] >= 0;
+        at->training_mode = present > 0 && !is_test;
+    }
+    if (!at->training_mode) {
+        for (int i = 1; i < n->n_out; i++)
+            if (n->out[i] >= 0)
+                return jt_node_fail(ctx, g, n, JT_ERR_INVALID_MODEL,
+                                    "output %d is only produced in training mode", i);
+    }
+    return JT_OK;
+}
+
+/* Channels (spatial = 1: C; spatial = 0: C*D1*..*Dn) and elements per channel per image. */
+static void bn_split(const bn_attrs *at, const jt_tensor *x, int64_t *chan, int64_t *plane) {
+    int64_t c = x->rank > 1 ? x->dims[1] : 1, p = 1;
+    for (int i = 2; i < x->rank; i++) p *= x->dims[i];
+    if (!at->spatial) {
+        c *= p;
+        p = 1;
+    }
+    *chan = c;
+    *plane = p;
+}
+
+static jt_status bn_infer(const jt_infer_args *a) {
+    const bn_attrs *at = a->attrs;
+    const jt_tensor *x = a->in[0];
+    static const char *const names[] = {"X", "scale", "B", "input_mean", "input_var"};
+    if (!jt_dtype_is_float(x->dtype) || x->rank < 2) {
+        char s[128];
+        return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_SHAPE,
+                            "X has dtype %s and shape %s, expected float with rank >= 2 (N, C, ...)",
+                            jt_dtype_name(x->dtype), jt_dims_str(x->dims, x->rank, s, sizeof s));
+    }
+    int64_t chan, plane;
+    bn_split(at, x, &chan, &plane);
+    for (int i = 1; i < 5; i++) {
+        const jt_tensor *t = a->in[i];
+        if (!jt_dtype_is_float(t->dtype) || jt_tensor_numel(t) != chan) {
+            char s[128];
+            return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_SHAPE,
+                                "%s has dtype %s and shape %s, expected a float tensor of %lld values "
+                                "(channels of X)", names[i], jt_dtype_name(t->dtype),
+                                jt_dims_str(t->dims, t->rank, s, sizeof s), (long long)chan);
+        }
+    }
+    jt_tensor_set_shape(a->out[0], x->dtype, x->rank, x->dims);
+    for (int i = 1; i < a->n_out; i++) {
+        if (!a->out[i]) continue;
+        const jt_tensor *src = a->in[i <= 2 ? 2 + i : i]; /* running mean/var: like input_mean/var */
+        jt_tensor_set_shape(a->out[i], src->dtype, src->rank, src->dims);
+    }
+    return JT_OK;
+}
+
+static void bn_cost(const jt_kernel_args *a, double *flops, double *bytes) {
+    double n = (double)jt_tensor_numel(a->in[0]);
+    const bn_attrs *at = a->attrs;
+    *flops = (at->training_mode ? 6.0 : 2.0) * n;
+    *bytes = 2.0 * (double)jt_tensor_nbytes(a->in[0]);
+}
+
+static void set_f64(jt_tensor *t, int64_t i, double v) {
+    if (t->dtype == JT_F32) ((float *)t->data)[i] = (float)v;
+    else if (t->dtype == JT_F64) ((double *)t->data)[i] = v;
+}
+
+#define T float
+#define SFX f32
+#include "batchnorm_tmpl.h"
+#undef T
+#undef SFX
+
+#define T double
+#define SFX f64
+#include "batchnorm_tmpl.h"
+#undef T
+#undef SFX
+
+static size_t bn_workspace(const jt_kernel_args *a) {
+    int64_t chan, plane;
+    bn_split(a->attrs, a->in[0], &chan, &plane);
+    return (size_t)chan * 4 * sizeof(double);
+}
+
+const jt_op_impl jt_impl_batchnorm = {
+    .min_in = 5, .max_in = 5, .min_out = 1, .max_out = 5,
+    .attr_size = sizeof(bn_attrs),
+    .parse = bn_parse,
+    .infer = bn_infer,
+    .workspace = bn_workspace,
+    .cost = bn_cost,
+    .cpu_f32 = bn_cpu_f32, .cpu_f64 = bn_cpu_f64,
+    .type_input = 0,
+};

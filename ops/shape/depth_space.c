@@ -1,0 +1,120 @@
+/* DepthToSpace (1, 11, 13; mode DCR or CRD from 11) and SpaceToDepth (1, 13) on 4-D NCHW input: each
+ * is a reshape to 6-D, a transpose and a reshape, done as one strided copy. */
+#include <string.h>
+
+#include "shape_util.h"
+
+typedef struct {
+    int64_t blocksize;
+    int crd; /* DepthToSpace mode CRD */
+} d2s_attrs;
+
+static jt_status d2s_parse(jt_ctx *ctx, const jt_graph *g, const jt_node *n, void *attrs) {
+    d2s_attrs *p = attrs;
+    bool is_d2s = strcmp(n->op_type, "DepthToSpace") == 0;
+    bool has_mode = is_d2s && n->op && n->op->since >= 11;
+    static const char *const known_mode[] = {"blocksize", "mode", NULL};
+    static const char *const known[] = {"blocksize", NULL};
+    JT_TRY(jt_attrs_check_known(ctx, g, n, has_mode ? known_mode : known));
+    if (!jt_node_attr(n, "blocksize"))
+        return jt_node_fail(ctx, g, n, JT_ERR_INVALID_MODEL, "attribute 'blocksize' is required");
+    JT_TRY(jt_attr_int(ctx, g, n, "blocksize", 1, &p->blocksize));
+    if (p->blocksize < 1)
+        return jt_node_fail(ctx, g, n, JT_ERR_INVALID_MODEL, "blocksize %lld must be positive",
+                            (long long)p->blocksize);
+    const char *mode;
+    JT_TRY(jt_attr_string(ctx, g, n, "mode", "DCR", &mode));
+    if (strcmp(mode, "DCR") != 0 && strcmp(mode, "CRD") != 0)
+        return jt_node_fail(ctx, g, n, JT_ERR_INVALID_MODEL, "mode '%s' is not DCR or CRD", mode);
+    p->crd = strcmp(mode, "CRD") == 0;
+    return JT_OK;
+}
+
+static jt_status check4(const jt_infer_args *a) {
+    if (a->in[0]->rank != 4)
+        return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_SHAPE, "input has rank %d, expected 4 (N,C,H,W)",
+                            a->in[0]->rank);
+    return JT_OK;
+}
+
+static jt_status d2s_infer(const jt_infer_args *a) {
+    const d2s_attrs *p = a->attrs;
+    const jt_tensor *x = a->in[0];
+    int64_t b = p->blocksize;
+    JT_TRY(check4(a));
+    if (x->dims[1] % (b * b) != 0)
+        return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_SHAPE,
+                            "channels %lld are not divisible by blocksize^2 = %lld", (long long)x->dims[1],
+                            (long long)(b * b));
+    int64_t d[4] = {x->dims[0], x->dims[1] / (b * b), x->dims[2] * b, x->dims[3] * b};
+    jt_tensor_set_shape(a->out[0], x->dtype, 4, d);
+    return JT_OK;
+}
+
+static jt_status s2d_infer(const jt_infer_args *a) {
+    const d2s_attrs *p = a->attrs;
+    const jt_tensor *x = a->in[0];
+    int64_t b = p->blocksize;
+    JT_TRY(check4(a));
+    if (x->dims[2] % b != 0 || x->dims[3] % b != 0)
+        return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_SHAPE,
+                            "height %lld and width %lld must be divisible by blocksize %lld",
+                            (long long)x->dims[2], (long long)x->dims[3], (long long)b);
+    int64_t d[4] = {x->dims[0], x->dims[1] * b * b, x->dims[2] / b, x->dims[3] / b};
+    jt_tensor_set_shape(a->out[0], x->dtype, 4, d);
+    return JT_OK;
+}
+
+/* Copies x viewed as 6-D dims v, permuted by perm, into dst. */
+static void permute6(const jt_kernel_args *a, const int64_t *v, const int *perm) {
+    const jt_tensor *x = a->in[0];
+    int64_t is[6], st[6], od[6];
+    jt_dims_strides(6, v, is);
+    for (int i = 0; i < 6; i++) {
+        st[i] = is[perm[i]];
+        od[i] = v[perm[i]];
+    }
+    jt_strided_copy(a->pool, a->out[0]->data, x->data, jt_dtype_size(x->dtype), 6, od, st);
+}
+
+static jt_status d2s_kernel(const jt_kernel_args *a) {
+    const d2s_attrs *p = a->attrs;
+    const int64_t *d = a->in[0]->dims, b = p->blocksize, c = d[1] / (b * b);
+    if (p->crd) {
+        int64_t v[6] = {d[0], c, b, b, d[2], d[3]};
+        static const int perm[6] = {0, 1, 4, 2, 5, 3};
+        permute6(a, v, perm);
+    } else {
+        int64_t v[6] = {d[0], b, b, c, d[2], d[3]};
+        static const int perm[6] = {0, 3, 4, 1, 5, 2};
+        permute6(a, v, perm);
+    }
+    return JT_OK;
+}
+
+static jt_status s2d_kernel(const jt_kernel_args *a) {
+    const d2s_attrs *p = a->attrs;
+    const int64_t *d = a->in[0]->dims, b = p->blocksize;
+    int64_t v[6] = {d[0], d[1], d[2] / b, b, d[3] / b, b};
+    static const int perm[6] = {0, 3, 5, 1, 2, 4};
+    permute6(a, v, perm);
+    return JT_OK;
+}
+
+const jt_op_impl jt_impl_depth_to_space = {
+    .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+    .attr_size = sizeof(d2s_attrs),
+    .parse = d2s_parse,
+    .infer = d2s_infer,
+    .cpu_f32 = d2s_kernel, .cpu_f64 = d2s_kernel, .cpu_other = d2s_kernel,
+    .type_input = 0,
+};
+
+const jt_op_impl jt_impl_space_to_depth = {
+    .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+    .attr_size = sizeof(d2s_attrs),
+    .parse = d2s_parse,
+    .infer = s2d_infer,
+    .cpu_f32 = s2d_kernel, .cpu_f64 = s2d_kernel, .cpu_other = s2d_kernel,
+    .type_input = 0,
+};

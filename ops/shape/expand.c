@@ -1,0 +1,43 @@
+/* Expand (8, 13): broadcasts input 0 to the broadcast of its shape and the constant 'shape' input
+ * (numpy rules, so dims of the shape may be 1 where the input is larger). A strided copy with stride 0 on
+ * broadcast axes. */
+#include <string.h>
+
+#include "shape_util.h"
+
+static jt_status expand_infer(const jt_infer_args *a) {
+    const jt_tensor *x = a->in[0];
+    jt_tensor s;
+    memset(&s, 0, sizeof s);
+    int r;
+    JT_TRY(jt_read_const_ints(a->ctx, a->graph, a->node, a->in[1], "shape", s.dims, JT_MAX_RANK, &r));
+    s.rank = r;
+    for (int i = 0; i < r; i++)
+        if (s.dims[i] < 0)
+            return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_SHAPE, "shape[%d] = %lld is negative", i,
+                                (long long)s.dims[i]);
+    jt_tensor *y = a->out[0];
+    JT_TRY(jt_broadcast_dims(a->ctx, a->graph, a->node, x, &s, y));
+    y->dtype = x->dtype;
+    return JT_OK;
+}
+
+static jt_status expand_kernel(const jt_kernel_args *a) {
+    const jt_tensor *x = a->in[0], *y = a->out[0];
+    int64_t is[JT_MAX_RANK], st[JT_MAX_RANK];
+    jt_dims_strides(x->rank, x->dims, is);
+    int off = y->rank - x->rank;
+    for (int i = 0; i < y->rank; i++) {
+        int k = i - off;
+        st[i] = (k < 0 || x->dims[k] == 1) ? 0 : is[k];
+    }
+    jt_strided_copy(a->pool, y->data, x->data, jt_dtype_size(x->dtype), y->rank, y->dims, st);
+    return JT_OK;
+}
+
+const jt_op_impl jt_impl_expand = {
+    .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
+    .infer = expand_infer,
+    .cpu_f32 = expand_kernel, .cpu_f64 = expand_kernel, .cpu_other = expand_kernel,
+    .type_input = 0,
+};

@@ -1,0 +1,55 @@
+/* Executes a plan: binds input data, then runs each planned node through its CPU kernel. Nothing is
+ * allocated here. */
+#include <string.h>
+#include <time.h>
+
+#include "../plan/plan_internal.h"
+
+static jt_status bind_data(jt_plan *p, const jt_tensor *inputs, int n_inputs) {
+    const jt_graph *g = p->g;
+    if (n_inputs != g->n_inputs)
+        return jt_fail(p->ctx, JT_ERR_ARG, "%s: the model has %d inputs, %d given", g->source, g->n_inputs, n_inputs);
+    for (int i = 0; i < n_inputs; i++) {
+        jt_tensor *t = &p->t[g->inputs[i]];
+        if (inputs[i].dtype != t->dtype || !jt_dims_equal(inputs[i].dims, inputs[i].rank, t->dims, t->rank)) {
+            char a[256], b[256];
+            return jt_fail(p->ctx, JT_ERR_SHAPE, "%s: input '%s' was planned as %s %s but is %s %s; build a new plan",
+                           g->source, g->values[g->inputs[i]].name, jt_dtype_name(t->dtype),
+                           jt_dims_str(t->dims, t->rank, a, sizeof a), jt_dtype_name(inputs[i].dtype),
+                           jt_dims_str(inputs[i].dims, inputs[i].rank, b, sizeof b));
+        }
+        if (!inputs[i].data && jt_tensor_nbytes(t))
+            return jt_fail(p->ctx, JT_ERR_ARG, "%s: input '%s' has no data", g->source, g->values[g->inputs[i]].name);
+        t->data = inputs[i].data;
+    }
+    return JT_OK;
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+jt_status jt_plan_run_profiled(jt_plan *p, const jt_tensor *inputs, int n_inputs, jt_node_time_cb cb, void *user) {
+    JT_TRY(bind_data(p, inputs, n_inputs));
+    jt_pool *pool = jt_ctx_pool(p->ctx);
+    for (int32_t r = 0; r < p->n_run; r++) {
+        jt_pnode *pn = &p->run[r];
+        const jt_node *n = &p->g->nodes[pn->node];
+        if (pn->alias) {
+            pn->out[0]->data = (void *)pn->in[0]->data;
+            continue;
+        }
+        jt_kernel_args ka = {p->ctx, n, n->parsed, n->n_in, n->n_out, pn->in, pn->out, p->ws, p->ws_size, pool};
+        double t0 = cb ? now_s() : 0;
+        jt_status st = pn->fn(&ka);
+        if (st != JT_OK) return st;
+        if (cb) cb(user, n, now_s() - t0, pn->flops);
+    }
+    return JT_OK;
+}
+
+jt_status jt_plan_run(jt_plan *p, const jt_tensor *inputs, int n_inputs) {
+    return jt_plan_run_profiled(p, inputs, n_inputs, NULL, NULL);
+}

@@ -1,0 +1,334 @@
+/* Plan creation: bind input shapes, infer every node, fold constants, choose kernels, plan memory by
+ * liveness and size the shared workspace. Built once per (graph, input shapes) and reused. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/internal.h"
+#include "plan_internal.h"
+
+#define MAX_VALUE_BYTES ((uint64_t)1 << 36) /* 64 GiB: a clear error instead of a failed malloc */
+
+void jt_plan_options_default(jt_plan_options *o) {
+    memset(o, 0, sizeof *o);
+    o->fold_params = 1;
+}
+
+static jt_status own(jt_plan *p, size_t bytes, void **out) {
+    if (p->n_owned == p->cap_owned) {
+        int32_t cap = p->cap_owned ? p->cap_owned * 2 : 64;
+        void **o = realloc(p->owned, sizeof(void *) * (size_t)cap);
+        if (!o) return jt_fail(p->ctx, JT_ERR_OOM, "%s: out of memory", p->g->source);
+        p->owned = o;
+        p->cap_owned = cap;
+    }
+    void *m = jt_malloc_aligned(bytes);
+    if (!m) return jt_fail(p->ctx, JT_ERR_OOM, "%s: out of memory for %zu bytes", p->g->source, bytes);
+    p->owned[p->n_owned++] = m;
+    *out = m;
+    return JT_OK;
+}
+
+static jt_status bind_inputs(jt_plan *p, const jt_tensor *inputs, int n_inputs) {
+    const jt_graph *g = p->g;
+    if (n_inputs != g->n_inputs)
+        return jt_fail(p->ctx, JT_ERR_ARG, "%s: the model has %d input%s, %d given", g->source, g->n_inputs,
+                       g->n_inputs == 1 ? "" : "s", n_inputs);
+    for (int i = 0; i < n_inputs; i++) {
+        const jt_value *v = &g->values[g->inputs[i]];
+        const jt_tensor *x = &inputs[i];
+        char want[256], got[256];
+        jt_dims_str(v->dims, v->rank, want, sizeof want);
+        jt_dims_str(x->dims, x->rank, got, sizeof got);
+        if (v->dtype != JT_UNDEF && x->dtype != v->dtype)
+            return jt_fail(p->ctx, JT_ERR_ARG, "%s: input '%s' expects %s %s, got %s %s", g->source, v->name,
+                           jt_dtype_name(v->dtype), want, jt_dtype_name(x->dtype), got);
+        if (x->rank != v->rank)
+            return jt_fail(p->ctx, JT_ERR_SHAPE, "%s: input '%s' expects rank %d %s, got rank %d %s", g->source,
+                           v->name, v->rank, want, x->rank, got);
+        for (int d = 0; d < v->rank; d++)
+            if (v->dims[d] >= 0 && v->dims[d] != x->dims[d])
+                return jt_fail(p->ctx, JT_ERR_SHAPE, "%s: input '%s' expects shape %s, got %s (axis %d)",
+                               g->source, v->name, want, got, d);
+        /* one symbolic name, one size */
+        for (int j = 0; j <= i; j++) {
+            const jt_value *w = &g->values[g->inputs[j]];
+            for (int d = 0; d < v->rank; d++)
+                for (int e = 0; e < w->rank; e++)
+                    if (v->dim_params[d] && w->dim_params[e] && strcmp(v->dim_params[d], w->dim_params[e]) == 0 &&
+                        x->dims[d] != inputs[j].dims[e])
+                        return jt_fail(p->ctx, JT_ERR_SHAPE,
+                                       "%s: dimension '%s' is %lld in input '%s' but %lld in input '%s'", g->source,
+                                       v->dim_params[d], (long long)x->dims[d], v->name,
+                                       (long long)inputs[j].dims[e], w->name);
+        }
+        jt_tensor *t = &p->t[g->inputs[i]];
+        jt_tensor_set_shape(t, x->dtype, x->rank, x->dims);
+        t->data = NULL;
+    }
+    return JT_OK;
+}
+
+static int input_is_const(const jt_plan *p, int32_t v) { return v < 0 || p->is_const[v]; }
+
+static jt_status infer_and_fold(jt_plan *p, int32_t k, jt_pnode *pn, int *folded) {
+    const jt_graph *g = p->g;
+    const jt_node *n = &g->nodes[k];
+    const jt_op_impl *im = n->op->impl;
+    *folded = 0;
+    for (int i = 0; i < n->n_in; i++) pn->in[i] = n->in[i] >= 0 ? &p->t[n->in[i]] : NULL;
+    for (int i = 0; i < n->n_out; i++) pn->out[i] = n->out[i] >= 0 ? &p->t[n->out[i]] : NULL;
+    /* infer sees the data of constant inputs only */
+    const jt_tensor *in_view[64];
+    jt_tensor in_copy[64];
+    JT_ASSERT(n->n_in <= 64 || im->max_in < 0);
+    const jt_tensor **inv = n->n_in <= 64 ? in_view : calloc((size_t)n->n_in, sizeof *inv);
+    jt_tensor *inc = n->n_in <= 64 ? in_copy : calloc((size_t)n->n_in, sizeof *inc);
+    if (!inv || !inc) return jt_fail(p->ctx, JT_ERR_OOM, "out of memory");
+    for (int i = 0; i < n->n_in; i++) {
+        if (!pn->in[i]) {
+            inv[i] = NULL;
+            continue;
+        }
+        inc[i] = *pn->in[i];
+        if (!p->is_const[n->in[i]]) inc[i].data = NULL;
+        inv[i] = &inc[i];
+    }
+    for (int i = 0; i < n->n_out; i++)
+        if (pn->out[i]) {
+            memset(pn->out[i], 0, sizeof(jt_tensor));
+            pn->out[i]->rank = -1;
+        }
+    jt_infer_args ia = {p->ctx, g, n, n->parsed, n->n_in, n->n_out, inv, pn->out};
+    jt_status st = im->infer(&ia);
+    if (inv != in_view) free((void *)inv);
+    if (inc != in_copy) free(inc);
+    if (st != JT_OK) return st;
+    for (int i = 0; i < n->n_out; i++) {
+        jt_tensor *o = pn->out[i];
+        if (!o) continue;
+        if (o->rank < 0 || !jt_dtype_supported(o->dtype))
+            return jt_node_fail(p->ctx, g, n, JT_ERR_INTERNAL, "shape inference left output %d undefined", i);
+        uint64_t bytes = jt_dtype_size(o->dtype);
+        for (int d = 0; d < o->rank; d++) {
+            if (o->dims[d] < 0)
+                return jt_node_fail(p->ctx, g, n, JT_ERR_SHAPE, "output %d has a negative dimension", i);
+            if (o->dims[d] && bytes > MAX_VALUE_BYTES / (uint64_t)o->dims[d]) {
+                char s[256];
+                return jt_node_fail(p->ctx, g, n, JT_ERR_SHAPE, "output '%s' would have shape %s: too large",
+                                    g->values[n->out[i]].name, jt_dims_str(o->dims, o->rank, s, sizeof s));
+            }
+            bytes *= (uint64_t)o->dims[d];
+        }
+    }
+    /* kernel choice */
+    jt_dtype kdt;
+    if (im->type_input >= 0 && im->type_input < n->n_in && pn->in[im->type_input])
+        kdt = pn->in[im->type_input]->dtype;
+    else
+        kdt = pn->out[0] ? pn->out[0]->dtype : JT_F32;
+    pn->fn = jt_op_cpu_kernel(n->op, kdt);
+    if (!pn->fn)
+        return jt_node_fail(p->ctx, g, n, JT_ERR_UNSUPPORTED, "no CPU kernel for %s tensors", jt_dtype_name(kdt));
+    pn->alias = (im->flags & JT_OP_ALIAS) != 0;
+
+    int can_fold = !(im->flags & JT_OP_NO_FOLD);
+    if (can_fold && !(im->flags & JT_OP_SHAPE_ONLY))
+        for (int i = 0; i < n->n_in; i++)
+            if (!input_is_const(p, n->in[i])) can_fold = 0;
+    if (!can_fold) return JT_OK;
+
+    for (int i = 0; i < n->n_out; i++) {
+        if (!pn->out[i]) continue;
+        void *mem = NULL;
+        JT_TRY(own(p, jt_tensor_nbytes(pn->out[i]), &mem));
+        pn->out[i]->data = mem;
+    }
+    jt_kernel_args ka = {p->ctx, n, n->parsed, n->n_in, n->n_out, pn->in, pn->out, NULL, 0, jt_ctx_pool(p->ctx)};
+    size_t ws = im->workspace ? im->workspace(&ka) : 0;
+    void *wsbuf = NULL;
+    if (ws) {
+        wsbuf = jt_malloc_aligned(ws);
+        if (!wsbuf) return jt_fail(p->ctx, JT_ERR_OOM, "out of memory");
+    }
+    ka.ws = wsbuf;
+    ka.ws_size = ws;
+    st = pn->fn(&ka);
+    jt_free_aligned(wsbuf);
+    if (st != JT_OK) return st;
+    for (int i = 0; i < n->n_out; i++)
+        if (n->out[i] >= 0) {
+            p->is_const[n->out[i]] = 1;
+            p->stats.const_bytes += jt_tensor_nbytes(pn->out[i]);
+        }
+    *folded = 1;
+    return JT_OK;
+}
+
+static jt_status plan_memory(jt_plan *p) {
+    const jt_graph *g = p->g;
+    int32_t nv = g->n_values;
+    int32_t *def = malloc(sizeof(int32_t) * (size_t)nv), *last = malloc(sizeof(int32_t) * (size_t)nv);
+    int32_t *root = malloc(sizeof(int32_t) * (size_t)nv);
+    size_t *size = calloc((size_t)nv, sizeof(size_t)), *off = malloc(sizeof(size_t) * (size_t)nv);
+    jt_status st = JT_OK;
+    if (!def || !last || !root || !size || !off) {
+        st = jt_fail(p->ctx, JT_ERR_OOM, "out of memory planning memory");
+        goto done;
+    }
+    for (int32_t v = 0; v < nv; v++) {
+        def[v] = -1;
+        last[v] = -1;
+        root[v] = v;
+    }
+    for (int32_t r = 0; r < p->n_run; r++) {
+        const jt_node *n = &g->nodes[p->run[r].node];
+        for (int i = 0; i < n->n_out; i++) {
+            int32_t v = n->out[i];
+            if (v < 0) continue;
+            def[v] = last[v] = r;
+            if (p->run[r].alias && i == 0 && n->in[0] >= 0) root[v] = root[n->in[0]];
+            else size[v] = jt_tensor_nbytes(&p->t[v]);
+            p->stats.naive_bytes += size[v];
+        }
+    }
+    for (int32_t r = 0; r < p->n_run; r++) {
+        const jt_node *n = &g->nodes[p->run[r].node];
+        for (int i = 0; i < n->n_in; i++) {
+            int32_t v = n->in[i];
+            if (v >= 0 && def[root[v]] >= 0 && last[root[v]] < r) last[root[v]] = r;
+        }
+        for (int i = 0; i < n->n_out; i++) /* an alias keeps its root alive as long as itself */
+            if (n->out[i] >= 0 && def[root[n->out[i]]] >= 0 && last[root[n->out[i]]] < r) last[root[n->out[i]]] = r;
+    }
+    /* graph outputs live to the end */
+    for (int i = 0; i < g->n_outputs; i++) {
+        int32_t v = root[g->outputs[i]];
+        if (def[v] >= 0) last[v] = p->n_run;
+    }
+    if (p->opts.keep_all)
+        for (int32_t v = 0; v < nv; v++)
+            if (def[v] >= 0) last[v] = p->n_run;
+    st = jt_plan_assign_offsets(p->ctx, nv, size, def, last, off, &p->arena_size);
+    if (st != JT_OK) goto done;
+    p->arena = jt_malloc_aligned(p->arena_size ? p->arena_size : 64);
+    if (!p->arena) {
+        st = jt_fail(p->ctx, JT_ERR_OOM, "%s: out of memory for a %zu-byte activation arena", g->source, p->arena_size);
+        goto done;
+    }
+    for (int32_t v = 0; v < nv; v++)
+        if (off[v] != SIZE_MAX) p->t[v].data = p->arena + off[v];
+    p->stats.arena_bytes = p->arena_size;
+done:
+    free(def);
+    free(last);
+    free(root);
+    free(size);
+    free(off);
+    return st;
+}
+
+jt_status jt_plan_create(jt_ctx *ctx, const jt_graph *g, const jt_tensor *inputs, int n_inputs,
+                         const jt_plan_options *opts, jt_plan **out) {
+    *out = NULL;
+    for (int32_t k = 0; k < g->n_nodes; k++)
+        if (!g->nodes[k].op)
+            return jt_node_fail(ctx, g, &g->nodes[k], JT_ERR_UNSUPPORTED, "operator is not supported");
+    jt_plan *p = calloc(1, sizeof *p);
+    if (!p) return jt_fail(ctx, JT_ERR_OOM, "out of memory");
+    p->ctx = ctx;
+    p->g = g;
+    if (opts) p->opts = *opts;
+    else jt_plan_options_default(&p->opts);
+    jt_status st = JT_OK;
+    size_t nptr = 0;
+    for (int32_t k = 0; k < g->n_nodes; k++) nptr += (size_t)g->nodes[k].n_in + (size_t)g->nodes[k].n_out;
+    p->t = calloc((size_t)g->n_values + 1, sizeof *p->t);
+    p->is_const = calloc((size_t)g->n_values + 1, 1);
+    p->run = calloc((size_t)g->n_nodes + 1, sizeof *p->run);
+    p->ptr_pool = calloc(nptr + 1, sizeof(void *));
+    if (!p->t || !p->is_const || !p->run || !p->ptr_pool) {
+        jt_plan_free(p);
+        return jt_fail(ctx, JT_ERR_OOM, "out of memory");
+    }
+    for (int32_t v = 0; v < g->n_values; v++) {
+        const jt_value *val = &g->values[v];
+        if (val->flags & JT_VALUE_PARAM) {
+            jt_tensor_set_shape(&p->t[v], val->dtype, val->rank, val->dims);
+            p->t[v].data = val->data;
+            p->is_const[v] = p->opts.fold_params ? 1 : 0;
+            p->stats.param_bytes += jt_tensor_nbytes(&p->t[v]);
+        }
+    }
+    st = bind_inputs(p, inputs, n_inputs);
+    void **ptrs = p->ptr_pool;
+    for (int32_t k = 0; k < g->n_nodes && st == JT_OK; k++) {
+        const jt_node *n = &g->nodes[k];
+        jt_pnode *pn = &p->run[p->n_run];
+        memset(pn, 0, sizeof *pn);
+        pn->node = k;
+        pn->in = (const jt_tensor **)ptrs;
+        ptrs += n->n_in;
+        pn->out = (jt_tensor **)ptrs;
+        ptrs += n->n_out;
+        int folded;
+        st = infer_and_fold(p, k, pn, &folded);
+        if (st != JT_OK) break;
+        if (folded) {
+            p->stats.n_nodes_folded++;
+            continue;
+        }
+        jt_kernel_args ka = {ctx, n, n->parsed, n->n_in, n->n_out, pn->in, pn->out, NULL, 0, NULL};
+        if (n->op->impl->cost) {
+            double fl = 0, by = 0;
+            n->op->impl->cost(&ka, &fl, &by);
+            pn->flops = fl;
+            p->stats.flops += fl;
+        }
+        if (!pn->alias && n->op->impl->workspace) {
+            size_t ws = n->op->impl->workspace(&ka);
+            if (ws > p->ws_size) p->ws_size = ws;
+        }
+        p->n_run++;
+    }
+    if (st == JT_OK) st = plan_memory(p);
+    if (st == JT_OK && p->ws_size) {
+        p->ws = jt_malloc_aligned(p->ws_size);
+        if (!p->ws) st = jt_fail(ctx, JT_ERR_OOM, "out of memory for a %zu-byte workspace", p->ws_size);
+    }
+    if (st != JT_OK) {
+        jt_plan_free(p);
+        return st;
+    }
+    p->stats.workspace_bytes = p->ws_size;
+    p->stats.n_nodes_run = p->n_run;
+    *out = p;
+    return JT_OK;
+}
+
+void jt_plan_free(jt_plan *p) {
+    if (!p) return;
+    for (int32_t i = 0; i < p->n_owned; i++) jt_free_aligned(p->owned[i]);
+    free(p->owned);
+    free(p->t);
+    free(p->is_const);
+    free(p->run);
+    free(p->ptr_pool);
+    jt_free_aligned(p->arena);
+    jt_free_aligned(p->ws);
+    free(p);
+}
+
+int jt_plan_n_outputs(const jt_plan *p) { return p->g->n_outputs; }
+
+const jt_tensor *jt_plan_output(const jt_plan *p, int i) {
+    if (i < 0 || i >= p->g->n_outputs) return NULL;
+    return &p->t[p->g->outputs[i]];
+}
+
+const jt_tensor *jt_plan_value(const jt_plan *p, int32_t v) {
+    if (v < 0 || v >= p->g->n_values) return NULL;
+    return p->t[v].data ? &p->t[v] : NULL;
+}
+
+void jt_plan_get_stats(const jt_plan *p, jt_plan_stats *s) { *s = p->stats; }

@@ -1,0 +1,173 @@
+/* jatp run MODEL.onnx --input x.npy --output y.npy [--input NAME=FILE ...] [--threads N] */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/args.h"
+#include "common/cli.h"
+
+/* Splits "NAME=FILE"; returns the FILE part and sets *name (NULL for a plain FILE). A '=' inside a
+ * path (rare) is taken as NAME=FILE only when NAME is a model input/output name. */
+static const char *split_named(const char *arg, char *name, size_t cap, int *named) {
+    const char *eq = strchr(arg, '=');
+    *named = 0;
+    if (!eq || (size_t)(eq - arg) >= cap) return arg;
+    memcpy(name, arg, (size_t)(eq - arg));
+    name[eq - arg] = 0;
+    *named = 1;
+    return eq + 1;
+}
+
+static int find_input(const jt_graph *g, const char *name) {
+    for (int i = 0; i < g->n_inputs; i++)
+        if (strcmp(g->values[g->inputs[i]].name, name) == 0) return i;
+    return -1;
+}
+
+static int find_output(const jt_graph *g, const char *name) {
+    for (int i = 0; i < g->n_outputs; i++)
+        if (strcmp(g->values[g->outputs[i]].name, name) == 0) return i;
+    return -1;
+}
+
+/* Converts between float32 and float64 when the model expects the other one. */
+static int convert_float(jt_tensor *t, jt_dtype want) {
+    if (t->dtype == want) return 0;
+    int64_t n = jt_tensor_numel(t);
+    if (t->dtype == JT_F64 && want == JT_F32) {
+        float *d = malloc((size_t)(n ? n : 1) * sizeof *d);
+        if (!d) return -1;
+        for (int64_t i = 0; i < n; i++) d[i] = (float)((double *)t->data)[i];
+        free(t->data);
+        t->data = d;
+        t->dtype = JT_F32;
+        return 0;
+    }
+    if (t->dtype == JT_F32 && want == JT_F64) {
+        double *d = malloc((size_t)(n ? n : 1) * sizeof *d);
+        if (!d) return -1;
+        for (int64_t i = 0; i < n; i++) d[i] = ((float *)t->data)[i];
+        free(t->data);
+        t->data = d;
+        t->dtype = JT_F64;
+        return 0;
+    }
+    return 1;
+}
+
+int cmd_run(int argc, char **argv) {
+    arg_list inputs = {0}, outputs = {0};
+    int threads = 0, allow_newer = 0;
+    const char *pos[1];
+    const arg_opt opts[] = {
+        {"--input", ARG_LIST, "[NAME=]FILE.npy", "input tensor; by position in the model's input order, or by name", &inputs},
+        {"--output", ARG_LIST, "[NAME=]FILE.npy", "where to write an output; by position or by name", &outputs},
+        {"--threads", ARG_INT, "N", "worker threads (default: all cores)", &threads},
+        {"--allow-newer-opset", ARG_FLAG, NULL, "accept ai.onnx opsets above 18 with a warning", &allow_newer},
+    };
+    arg_spec spec = {"jatp run", "MODEL.onnx --input x.npy --output y.npy [options]",
+                     "Runs MODEL on NumPy .npy inputs (C order; float32 or float64 for float inputs, converted to the "
+                     "model's type; int64/int32/uint8/bool where the model expects them) and writes outputs as .npy.",
+                     opts, 4, pos, 1, 1, NULL};
+    int rc = args_parse(&spec, argc, argv);
+    if (rc) return rc == 1 ? 0 : 2;
+    if (outputs.n == 0) {
+        fprintf(stderr, "jatp run: at least one --output is required\n");
+        return 2;
+    }
+    jt_ctx *ctx;
+    if (cli_ctx(threads, &ctx)) return 1;
+    jt_load_options lo;
+    jt_load_options_default(&lo);
+    lo.allow_newer_opset = allow_newer;
+    jt_graph *g = NULL;
+    jt_plan *plan = NULL;
+    jt_tensor *xs = NULL;
+    rc = 0;
+    if (jt_onnx_load(ctx, pos[0], &lo, &g) != JT_OK) {
+        rc = cli_error(ctx);
+        goto done;
+    }
+    if (inputs.n != g->n_inputs) {
+        fprintf(stderr, "jatp run: %s has %d input%s, %d --input given\n", pos[0], g->n_inputs,
+                g->n_inputs == 1 ? "" : "s", inputs.n);
+        for (int i = 0; i < g->n_inputs; i++) fprintf(stderr, "  input %d: %s\n", i, g->values[g->inputs[i]].name);
+        rc = 2;
+        goto done;
+    }
+    xs = calloc((size_t)g->n_inputs + 1, sizeof *xs);
+    for (int k = 0; k < inputs.n; k++) {
+        char name[512];
+        int named;
+        const char *file = split_named(inputs.v[k], name, sizeof name, &named);
+        int idx = k;
+        if (named) {
+            idx = find_input(g, name);
+            if (idx < 0) {
+                if (strchr(name, '/') || strstr(name, ".npy")) { file = inputs.v[k]; idx = k; }
+                else {
+                    fprintf(stderr, "jatp run: --input %s: the model has no input named '%s'\n", inputs.v[k], name);
+                    rc = 2;
+                    goto done;
+                }
+            }
+        }
+        if (xs[idx].data) {
+            fprintf(stderr, "jatp run: input '%s' given twice\n", g->values[g->inputs[idx]].name);
+            rc = 2;
+            goto done;
+        }
+        if (jt_npy_read(ctx, file, &xs[idx]) != JT_OK) {
+            rc = cli_error(ctx);
+            goto done;
+        }
+        const jt_value *v = &g->values[g->inputs[idx]];
+        int c = convert_float(&xs[idx], v->dtype);
+        if (c < 0) {
+            fprintf(stderr, "jatp: error: out of memory\n");
+            rc = 1;
+            goto done;
+        }
+        if (c > 0) {
+            fprintf(stderr, "jatp: error: %s: input '%s' expects %s, the file holds %s\n", file, v->name,
+                    jt_dtype_name(v->dtype), jt_dtype_name(xs[idx].dtype));
+            rc = 1;
+            goto done;
+        }
+    }
+    if (jt_plan_create(ctx, g, xs, g->n_inputs, NULL, &plan) != JT_OK || jt_plan_run(plan, xs, g->n_inputs) != JT_OK) {
+        rc = cli_error(ctx);
+        goto done;
+    }
+    for (int k = 0; k < outputs.n; k++) {
+        char name[512];
+        int named;
+        const char *file = split_named(outputs.v[k], name, sizeof name, &named);
+        int idx = k;
+        if (named) {
+            idx = find_output(g, name);
+            if (idx < 0) {
+                fprintf(stderr, "jatp run: --output %s: the model has no output named '%s'\n", outputs.v[k], name);
+                rc = 2;
+                goto done;
+            }
+        } else if (idx >= g->n_outputs) {
+            fprintf(stderr, "jatp run: %d --output given but the model has %d output%s\n", outputs.n, g->n_outputs,
+                    g->n_outputs == 1 ? "" : "s");
+            rc = 2;
+            goto done;
+        }
+        if (jt_npy_write(ctx, file, jt_plan_output(plan, idx)) != JT_OK) {
+            rc = cli_error(ctx);
+            goto done;
+        }
+    }
+done:
+    if (xs)
+        for (int i = 0; i < g->n_inputs; i++) free(xs[i].data);
+    free(xs);
+    jt_plan_free(plan);
+    jt_graph_free(g);
+    jt_ctx_free(ctx);
+    return rc;
+}
