@@ -103,6 +103,9 @@ typedef struct jt_graph {
     int32_t n_inputs, cap_inputs;
     int32_t *outputs;
     int32_t n_outputs, cap_outputs;
+
+    int32_t *name_index; /* open-addressing hash of value names -> ids (-1 empty) */
+    int32_t name_index_cap;
 } jt_graph;
 
 jt_status jt_graph_create(jt_ctx *ctx, const char *source, jt_graph **out);

@@ -18,9 +18,9 @@
         for (int64_t i = lo; i < hi; i++) y[i] = UN_FN(OP)(x[i], alpha);                           \
     }
 
-UN_DEF(relu)
 UN_DEF(abs)
 #if EW_SIGNED
+UN_DEF(relu)
 UN_DEF(neg)
 #endif
 #if EW_FLOAT

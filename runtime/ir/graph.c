@@ -29,6 +29,7 @@ void jt_graph_free(jt_graph *g) {
     free(g->nodes);
     free(g->inputs);
     free(g->outputs);
+    free(g->name_index);
     free(g);
 }
 
@@ -48,16 +49,51 @@ static int grow(void **arr, int32_t *cap, int32_t need, size_t elem) {
     return 1;
 }
 
+static uint32_t name_hash(const char *s) {
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
+static void index_insert(jt_graph *g, int32_t id) {
+    uint32_t mask = (uint32_t)g->name_index_cap - 1;
+    for (uint32_t h = name_hash(g->values[id].name) & mask;; h = (h + 1) & mask)
+        if (g->name_index[h] < 0) {
+            g->name_index[h] = id;
+            return;
+        }
+}
+
+/* Keeps the load factor under 1/2; returns 0 on out-of-memory. */
+static int index_reserve(jt_graph *g, int32_t n_values) {
+    if (g->name_index_cap >= 2 * n_values + 2) return 1;
+    int32_t cap = g->name_index_cap ? g->name_index_cap : 64;
+    while (cap < 2 * n_values + 2) cap *= 2;
+    int32_t *idx = malloc(sizeof(int32_t) * (size_t)cap);
+    if (!idx) return 0;
+    for (int32_t i = 0; i < cap; i++) idx[i] = -1;
+    free(g->name_index);
+    g->name_index = idx;
+    g->name_index_cap = cap;
+    for (int32_t i = 0; i < g->n_values; i++) index_insert(g, i);
+    return 1;
+}
+
 int32_t jt_graph_find_value(const jt_graph *g, const char *name) {
-    /* Linear scan from the end: lookups happen at import/build time, where recent values are the
-     * likely targets. Graphs here have at most a few thousand values. */
-    for (int32_t i = g->n_values - 1; i >= 0; i--)
-        if (strcmp(g->values[i].name, name) == 0) return i;
-    return -1;
+    if (!g->name_index_cap) return -1;
+    uint32_t mask = (uint32_t)g->name_index_cap - 1;
+    for (uint32_t h = name_hash(name) & mask;; h = (h + 1) & mask) {
+        int32_t id = g->name_index[h];
+        if (id < 0) return -1;
+        if (strcmp(g->values[id].name, name) == 0) return id;
+    }
 }
 
 jt_status jt_graph_add_value(jt_ctx *ctx, jt_graph *g, const char *name, int32_t *id_out) {
-    if (!grow((void **)&g->values, &g->cap_values, g->n_values + 1, sizeof(jt_value)))
+    if (jt_graph_find_value(g, name) >= 0)
+        return jt_fail(ctx, JT_ERR_INVALID_MODEL, "%s: value '%s' is defined twice", g->source, name);
+    if (!grow((void **)&g->values, &g->cap_values, g->n_values + 1, sizeof(jt_value)) ||
+        !index_reserve(g, g->n_values + 1))
         return jt_fail(ctx, JT_ERR_OOM, "%s: out of memory adding value '%s'", g->source, name);
     jt_value *v = &g->values[g->n_values];
     memset(v, 0, sizeof *v);
@@ -66,6 +102,7 @@ jt_status jt_graph_add_value(jt_ctx *ctx, jt_graph *g, const char *name, int32_t
     v->rank = -1;
     v->producer = -1;
     *id_out = g->n_values++;
+    index_insert(g, *id_out);
     return JT_OK;
 }
 

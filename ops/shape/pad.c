@@ -1,0 +1,231 @@
+/* Pad (1: 'paddings' attribute; 2: 'pads' attribute; 11, 13: constant 'pads' input and optional
+ * 'constant_value' input; 18: optional constant 'axes' input). Modes constant, reflect and edge; negative
+ * pads crop. Dtype-generic by element size: each output row (last axis) is a constant fill, or a left pad,
+ * a memcpy of the source row and a right pad. */
+#include <string.h>
+
+#include "shape_util.h"
+
+enum { PAD_CONSTANT, PAD_REFLECT, PAD_EDGE };
+
+typedef struct {
+    int mode;
+    int n_pads; /* attribute form (before 11) */
+    int64_t pads[2 * JT_MAX_RANK];
+    double value;
+} pad_attrs;
+
+static jt_status pad_parse(jt_ctx *ctx, const jt_graph *g, const jt_node *n, void *attrs) {
+    pad_attrs *p = attrs;
+    int since = n->op ? n->op->since : n->opset;
+    static const char *const known1[] = {"paddings", "mode", "value", NULL};
+    static const char *const known2[] = {"pads", "mode", "value", NULL};
+    static const char *const known11[] = {"mode", NULL};
+    JT_TRY(jt_attrs_check_known(ctx, g, n, since >= 11 ? known11 : since >= 2 ? known2 : known1));
+    const char *mode;
+    JT_TRY(jt_attr_string(ctx, g, n, "mode", "constant", &mode));
+    if (strcmp(mode, "constant") == 0) p->mode = PAD_CONSTANT;
+    else if (strcmp(mode, "reflect") == 0) p->mode = PAD_REFLECT;
+    else if (strcmp(mode, "edge") == 0) p->mode = PAD_EDGE;
+    else
+        return jt_node_fail(ctx, g, n, JT_ERR_UNSUPPORTED, "mode '%s' is not supported (constant, reflect, edge)",
+                            mode);
+    JT_TRY(jt_attr_float(ctx, g, n, "value", 0.0, &p->value));
+    if (since < 11) {
+        const char *name = since >= 2 ? "pads" : "paddings";
+        if (!jt_node_attr(n, name))
+            return jt_node_fail(ctx, g, n, JT_ERR_INVALID_MODEL, "attribute '%s' is required", name);
+        JT_TRY(jt_attr_ints(ctx, g, n, name, p->pads, 2 * JT_MAX_RANK, &p->n_pads));
+    }
+    return JT_OK;
+}
+
+/* Per-axis begin/end pads. g may be NULL (kernel). */
+static jt_status get_pads(jt_ctx *ctx, const jt_graph *g, const jt_node *n, const pad_attrs *p, int n_in,
+                          const jt_tensor *const *in, int64_t *pb, int64_t *pe) {
+    const jt_tensor *x = in[0];
+    int since = n->op ? n->op->since : n->opset;
+    int64_t pads[2 * JT_MAX_RANK], axes[JT_MAX_RANK];
+    int np, na = -1;
+    if (since < 11) {
+        np = p->n_pads;
+        memcpy(pads, p->pads, sizeof pads);
+    } else {
+        if (n_in < 2 || !in[1]) return jt_node_fail(ctx, g, n, JT_ERR_INVALID_MODEL, "input 'pads' is required");
+        JT_TRY(jt_read_const_ints(ctx, g, n, in[1], "pads", pads, 2 * JT_MAX_RANK, &np));
+        const jt_tensor *ta = jt_in_opt(n_in, in, 3);
+        if (ta) JT_TRY(jt_read_const_ints(ctx, g, n, ta, "axes", axes, JT_MAX_RANK, &na));
+    }
+    if (na < 0) {
+        na = x->rank;
+        for (int i = 0; i < na; i++) axes[i] = i;
+    }
+    if (np != 2 * na)
+        return jt_node_fail(ctx, g, n, JT_ERR_INVALID_MODEL, "pads has %d values, expected %d (2 x %d axes)", np,
+                            2 * na, na);
+    for (int k = 0; k < x->rank; k++) pb[k] = pe[k] = 0;
+    for (int i = 0; i < na; i++) {
+        int ax;
+        JT_TRY(jt_norm_axis(ctx, g, n, axes[i], x->rank, &ax));
+        pb[ax] = pads[i];
+        pe[ax] = pads[i + na];
+    }
+    for (int k = 0; k < x->rank; k++) {
+        int64_t o = x->dims[k] + pb[k] + pe[k];
+        if (o < 0)
+            return jt_node_fail(ctx, g, n, JT_ERR_SHAPE, "pads %lld, %lld make axis %d of size %lld negative",
+                                (long long)pb[k], (long long)pe[k], k, (long long)x->dims[k]);
+        if (p->mode != PAD_CONSTANT && x->dims[k] == 0 && o > 0)
+            return jt_node_fail(ctx, g, n, JT_ERR_SHAPE, "cannot %s-pad the empty axis %d",
+                                p->mode == PAD_EDGE ? "edge" : "reflect", k);
+    }
+    return JT_OK;
+}
+
+static jt_status pad_infer(const jt_infer_args *a) {
+    const jt_tensor *x = a->in[0];
+    int64_t pb[JT_MAX_RANK], pe[JT_MAX_RANK], d[JT_MAX_RANK];
+    JT_TRY(get_pads(a->ctx, a->graph, a->node, a->attrs, a->n_in, a->in, pb, pe));
+    for (int k = 0; k < x->rank; k++) d[k] = x->dims[k] + pb[k] + pe[k];
+    const jt_tensor *cv = jt_in_opt(a->n_in, a->in, 2);
+    if (cv && (cv->dtype != x->dtype || jt_tensor_numel(cv) > 1))
+        return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_INVALID_MODEL,
+                            "constant_value must be a scalar of the input's dtype %s (got %s with %lld elements)",
+                            jt_dtype_name(x->dtype), jt_dtype_name(cv->dtype), (long long)jt_tensor_numel(cv));
+    jt_tensor_set_shape(a->out[0], x->dtype, x->rank, d);
+    return JT_OK;
+}
+
+/* Maps an out-of-range source index into [0, n) (n > 0). */
+static int64_t map_index(int mode, int64_t i, int64_t n) {
+    if (i >= 0 && i < n) return i;
+    if (mode == PAD_EDGE || n == 1) return i < 0 ? 0 : n - 1;
+    int64_t m = 2 * (n - 1);
+    i %= m;
+    if (i < 0) i += m;
+    return i >= n ? m - i : i;
+}
+
+typedef struct {
+    const char *src;
+    char *dst;
+    size_t es;
+    int rank, mode;
+    const int64_t *xd, *od, *pb;
+    int64_t is[JT_MAX_RANK];
+    char value[8];
+    int64_t rows, rows_per_task;
+} pad_job;
+
+static void fill(char *d, const char *v, size_t es, int64_t n) {
+    for (int64_t i = 0; i < n; i++) memcpy(d + (size_t)i * es, v, es);
+}
+
+static void next_index(int64_t *idx, const int64_t *dims, int n) {
+    for (int k = n - 1; k >= 0; k--) {
+        if (++idx[k] < dims[k]) return;
+        idx[k] = 0;
+    }
+}
+
+static void pad_task(void *arg, int64_t t) {
+    const pad_job *j = arg;
+    int r = j->rank;
+    int64_t r0 = t * j->rows_per_task, r1 = r0 + j->rows_per_task;
+    if (r1 > j->rows) r1 = j->rows;
+    int64_t idx[JT_MAX_RANK] = {0}, rem = r0;
+    for (int k = r - 2; k >= 0; k--) {
+        idx[k] = rem % j->od[k];
+        rem /= j->od[k];
+    }
+    int64_t L = j->od[r - 1], n = j->xd[r - 1], b = j->pb[r - 1];
+    size_t es = j->es;
+    for (int64_t row = r0; row < r1; row++, next_index(idx, j->od, r - 1)) {
+        char *d = j->dst + (size_t)(row * L) * es;
+        int64_t so = 0;
+        bool outside = false;
+        for (int k = 0; k < r - 1; k++) {
+            int64_t i = idx[k] - j->pb[k];
+            if (i < 0 || i >= j->xd[k]) {
+                if (j->mode == PAD_CONSTANT) {
+                    outside = true;
+                    break;
+                }
+                i = map_index(j->mode, i, j->xd[k]);
+            }
+            so += i * j->is[k];
+        }
+        if (outside) {
+            fill(d, j->value, es, L);
+            continue;
+        }
+        const char *s = j->src + (size_t)so * es;
+        /* output positions [lo, hi) read source [lo - b, hi - b) directly */
+        int64_t lo = b > 0 ? b : 0, hi = n + b < L ? n + b : L;
+        if (hi < lo) hi = lo;
+        for (int64_t o = 0; o < lo && o < L; o++) {
+            if (j->mode == PAD_CONSTANT) memcpy(d + (size_t)o * es, j->value, es);
+            else memcpy(d + (size_t)o * es, s + (size_t)map_index(j->mode, o - b, n) * es, es);
+        }
+        if (hi > lo) memcpy(d + (size_t)lo * es, s + (size_t)(lo - b) * es, (size_t)(hi - lo) * es);
+        for (int64_t o = hi > lo ? hi : lo; o < L; o++) {
+            if (j->mode == PAD_CONSTANT) memcpy(d + (size_t)o * es, j->value, es);
+            else memcpy(d + (size_t)o * es, s + (size_t)map_index(j->mode, o - b, n) * es, es);
+        }
+    }
+}
+
+static void value_bytes(jt_dtype dt, double v, char *out) {
+    memset(out, 0, 8);
+    switch (dt) {
+    case JT_F32: { float f = (float)v; memcpy(out, &f, 4); break; }
+    case JT_F64: memcpy(out, &v, 8); break;
+    case JT_I64: case JT_U64: { int64_t i = (int64_t)v; memcpy(out, &i, 8); break; }
+    case JT_I32: case JT_U32: { int32_t i = (int32_t)v; memcpy(out, &i, 4); break; }
+    case JT_I16: case JT_U16: { int16_t i = (int16_t)v; memcpy(out, &i, 2); break; }
+    default: { int8_t i = (int8_t)v; memcpy(out, &i, 1); break; }
+    }
+}
+
+static jt_status pad_kernel(const jt_kernel_args *a) {
+    const pad_attrs *p = a->attrs;
+    const jt_tensor *x = a->in[0], *y = a->out[0];
+    int64_t pb[JT_MAX_RANK], pe[JT_MAX_RANK];
+    JT_TRY(get_pads(a->ctx, NULL, a->node, p, a->n_in, a->in, pb, pe));
+    int since = a->node->op ? a->node->op->since : a->node->opset;
+    int64_t total = jt_tensor_numel(y);
+    if (total == 0) return JT_OK;
+    pad_job j = {.src = x->data, .dst = y->data, .es = jt_dtype_size(x->dtype), .rank = x->rank,
+                 .mode = p->mode, .xd = x->dims, .od = y->dims, .pb = pb};
+    const jt_tensor *cv = jt_in_opt(a->n_in, a->in, 2);
+    if (since >= 11) {
+        memset(j.value, 0, sizeof j.value);
+        if (cv && jt_tensor_numel(cv) == 1) memcpy(j.value, cv->data, j.es);
+    } else {
+        value_bytes(x->dtype, p->value, j.value);
+    }
+    if (x->rank == 0) {
+        memcpy(y->data, x->data, j.es);
+        return JT_OK;
+    }
+    if (jt_tensor_numel(x) == 0) { /* constant mode only (checked in get_pads) */
+        fill(y->data, j.value, j.es, total);
+        return JT_OK;
+    }
+    jt_dims_strides(x->rank, x->dims, j.is);
+    int64_t L = y->dims[x->rank - 1];
+    j.rows = total / L;
+    j.rows_per_task = 65536 / L;
+    if (j.rows_per_task < 1) j.rows_per_task = 1;
+    jt_pool_run(a->pool, pad_task, &j, (j.rows + j.rows_per_task - 1) / j.rows_per_task);
+    return JT_OK;
+}
+
+const jt_op_impl jt_impl_pad = {
+    .min_in = 1, .max_in = 4, .min_out = 1, .max_out = 1,
+    .attr_size = sizeof(pad_attrs),
+    .parse = pad_parse,
+    .infer = pad_infer,
+    .cpu_f32 = pad_kernel, .cpu_f64 = pad_kernel, .cpu_other = pad_kernel,
+    .type_input = 0,
+};
