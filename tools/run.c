@@ -55,24 +55,44 @@ static int convert_float(jt_tensor *t, jt_dtype want) {
     return 1;
 }
 
+static void print_output(const char *name, const jt_tensor *t) {
+    char dims[256];
+    printf("%s: %s %s\n", name, jt_dtype_name(t->dtype), jt_dims_str(t->dims, t->rank, dims, sizeof dims));
+    if (t->rank != 2 || !(t->dtype == JT_F32 || t->dtype == JT_F64)) return;
+    for (int64_t r = 0; r < t->dims[0]; r++) {
+        int64_t best = 0;
+        double bv = 0;
+        for (int64_t c = 0; c < t->dims[1]; c++) {
+            int64_t k = r * t->dims[1] + c;
+            double v = t->dtype == JT_F32 ? ((const float *)t->data)[k] : ((const double *)t->data)[k];
+            if (c == 0 || v > bv) {
+                bv = v;
+                best = c;
+            }
+        }
+        printf("  row %lld: top class %lld (score %.4f)\n", (long long)r, (long long)best, bv);
+    }
+}
+
 int cmd_run(int argc, char **argv) {
     arg_list inputs = {0}, outputs = {0};
-    int threads = 0, allow_newer = 0;
+    int threads = 0, allow_newer = 0, print = 0;
     const char *pos[1];
     const arg_opt opts[] = {
         {"--input", ARG_LIST, "[NAME=]FILE.npy", "input tensor; by position in the model's input order, or by name", &inputs},
         {"--output", ARG_LIST, "[NAME=]FILE.npy", "where to write an output; by position or by name", &outputs},
         {"--threads", ARG_INT, "N", "worker threads (default: all cores)", &threads},
         {"--allow-newer-opset", ARG_FLAG, NULL, "accept ai.onnx opsets above 18 with a warning", &allow_newer},
+        {"--print", ARG_FLAG, NULL, "print each output's shape; for [N,K] scores also the top class per row", &print},
     };
     arg_spec spec = {"jatp run", "MODEL.onnx --input x.npy --output y.npy [options]",
                      "Runs MODEL on NumPy .npy inputs (C order; float32 or float64 for float inputs, converted to the "
                      "model's type; int64/int32/uint8/bool where the model expects them) and writes outputs as .npy.",
-                     opts, 4, pos, 1, 1, NULL};
+                     opts, 5, pos, 1, 1, NULL};
     int rc = args_parse(&spec, argc, argv);
     if (rc) return rc == 1 ? 0 : 2;
-    if (outputs.n == 0) {
-        fprintf(stderr, "jatp run: at least one --output is required\n");
+    if (outputs.n == 0 && !print) {
+        fprintf(stderr, "jatp run: give --output FILE.npy (or --print)\n");
         return 2;
     }
     jt_ctx *ctx;
@@ -162,6 +182,8 @@ int cmd_run(int argc, char **argv) {
             goto done;
         }
     }
+    if (print)
+        for (int i = 0; i < g->n_outputs; i++) print_output(g->values[g->outputs[i]].name, jt_plan_output(plan, i));
 done:
     if (xs)
         for (int i = 0; i < g->n_inputs; i++) free(xs[i].data);
