@@ -63,12 +63,18 @@ typedef struct jt_kernel_args {
     void *ws;
     size_t ws_size;
     jt_pool *pool;
+    void *state; /* what the op's prepare() returned for this node in this plan, or NULL */
 } jt_kernel_args;
 
 typedef jt_status (*jt_parse_fn)(jt_ctx *ctx, const jt_graph *g, const jt_node *node, void *attrs);
 typedef jt_status (*jt_infer_fn)(const jt_infer_args *a);
 typedef size_t (*jt_workspace_fn)(const jt_kernel_args *a); /* a->ws is NULL here */
 typedef jt_status (*jt_kernel_fn)(const jt_kernel_args *a);
+/* Plan-time preparation for one node with concrete shapes (e.g. a oneDNN primitive or a cuDNN
+ * algorithm choice): called once when a plan is built (tensors have shapes, data may be NULL); the
+ * state it returns is passed to every kernel call as a->state and released with the plan. */
+typedef jt_status (*jt_prepare_fn)(const jt_kernel_args *a, void **state);
+typedef void (*jt_release_fn)(void *state);
 /* FLOPs (multiply-add = 2) and bytes moved, for inspect and bench. */
 typedef void (*jt_cost_fn)(const jt_kernel_args *a, double *flops, double *bytes);
 
@@ -92,6 +98,8 @@ typedef struct jt_op_impl {
     jt_infer_fn infer;
     jt_workspace_fn workspace; /* NULL: none */
     jt_cost_fn cost;           /* NULL: 0 flops, bytes = inputs + outputs */
+    jt_prepare_fn prepare;     /* NULL: no per-node plan state */
+    jt_release_fn release;
     /* Kernels by the dtype of the "type" input (type_input): f32, f64, and any other dtype
      * (integer/bool, or dtype-generic data movement). NULL = not implemented for that dtype. */
     jt_kernel_fn cpu_f32;

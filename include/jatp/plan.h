@@ -16,6 +16,9 @@ typedef struct jt_plan jt_plan;
 typedef struct jt_plan_options {
     int fold_params;   /* treat initializers as constants for folding (inference); default 1 */
     int keep_all;      /* keep every intermediate value alive (debugging, taps); default 0 */
+    /* Integer graph inputs whose data is given to jt_plan_create are treated as constants (axes,
+     * shapes, pads fed as inputs); every run must then pass the same values. Default 1. */
+    int fold_int_inputs;
 } jt_plan_options;
 
 void jt_plan_options_default(jt_plan_options *o);

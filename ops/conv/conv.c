@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "conv_onednn.h"
 #include "window.h"
 
 static jt_status conv_parse_common(jt_ctx *ctx, const jt_graph *g, const jt_node *n, jt_conv_attrs *at) {
@@ -221,6 +222,10 @@ static size_t conv_workspace(const jt_kernel_args *a) {
         elems = direct ? 0 : (size_t)(geo.C * geo.k_sz * nb * geo.out_sz);
         if (nb > 1) elems += (size_t)(geo.M * nb * geo.out_sz);
     }
+#ifdef JT_HAVE_ONEDNN
+    size_t dn = jt_conv_dnnl_workspace(a);
+    if (dn > elems * es) return dn;
+#endif
     return elems * es;
 }
 
@@ -244,6 +249,10 @@ const jt_op_impl jt_impl_conv = {
     .infer = conv_infer,
     .workspace = conv_workspace,
     .cost = conv_cost,
+#ifdef JT_HAVE_ONEDNN
+    .prepare = jt_conv_dnnl_prepare,
+    .release = jt_conv_dnnl_release,
+#endif
     .cpu_f32 = jt_conv_cpu_f32, .cpu_f64 = jt_conv_cpu_f64,
     .type_input = 0,
 };

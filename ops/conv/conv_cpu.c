@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "conv.h"
+#include "conv_onednn.h"
 #include "runtime/cpu/blas.h"
 #include "window.h"
 
@@ -19,7 +20,11 @@ static void axis_range(int64_t off, int64_t s, int64_t limit, int64_t count, int
 #define T float
 #define SFX f32
 #define GEMM jt_sgemm
+#ifdef JT_HAVE_ONEDNN
+#define FAST_PATH(a) jt_conv_dnnl_run(a)
+#endif
 #include "conv_cpu_tmpl.h"
+#undef FAST_PATH
 #undef T
 #undef SFX
 #undef GEMM

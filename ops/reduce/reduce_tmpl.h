@@ -1,11 +1,11 @@
 /* Reduction bodies over one type: T, S (suffix), ACC (accumulator type), R_ADD(acc, v), R_LOWEST
- * (identity of max), R_MAX(a, b). Three layouts (see reduce.c): rows (reduced axes innermost),
+ * (identity of max), R_EMPTY_MEAN (mean of nothing), R_MAX(a, b). Three layouts (see reduce.c): rows (reduced axes innermost),
  * columns (a reduced run with kept axes inside it) and the general strided walk. Each output element
  * is reduced in a fixed order with 8 interleaved partial results (thread-count independent). */
 #define RED_LANES 8
 
 static inline T EW_CAT(red_fin_, S)(ACC acc, int64_t count, int kind) {
-    if (kind == RK_MEAN) return (T)(acc / (ACC)count);
+    if (kind == RK_MEAN) return count ? (T)(acc / (ACC)count) : (T)R_EMPTY_MEAN;
     return (T)acc;
 }
 

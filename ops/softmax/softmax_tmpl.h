@@ -8,8 +8,8 @@ static void EW_CAT(sm_row_, S)(const T *x, T *y, int64_t n, int logsm) {
     T s = 0;
     if (logsm) {
         for (int64_t i = 0; i < n; i++) s += EW_CAT(exp, FS)(x[i] - m);
-        const T lse = m + EW_CAT(log, FS)(s);
-        for (int64_t i = 0; i < n; i++) y[i] = x[i] - lse;
+        const T ls = EW_CAT(log, FS)(s);
+        for (int64_t i = 0; i < n; i++) y[i] = (x[i] - m) - ls;
     } else {
         for (int64_t i = 0; i < n; i++) {
             y[i] = EW_CAT(exp, FS)(x[i] - m);
@@ -43,12 +43,12 @@ static void EW_CAT(sm_cols_, S)(const T *x, T *y, int64_t n, int64_t inner, int6
             }
         }
     }
-    for (int64_t j = 0; j < w; j++) s[j] = logsm ? m[j] + EW_CAT(log, FS)(s[j]) : (T)1 / s[j];
+    for (int64_t j = 0; j < w; j++) s[j] = logsm ? EW_CAT(log, FS)(s[j]) : (T)1 / s[j];
     for (int64_t k = 0; k < n; k++) {
         const T *xk = x + k * inner;
         T *yk = y + k * inner;
         if (logsm)
-            for (int64_t j = 0; j < w; j++) yk[j] = xk[j] - s[j];
+            for (int64_t j = 0; j < w; j++) yk[j] = (xk[j] - m[j]) - s[j];
         else
             for (int64_t j = 0; j < w; j++) yk[j] *= s[j];
     }

@@ -20,6 +20,13 @@ static jt_status bind_data(jt_plan *p, const jt_tensor *inputs, int n_inputs) {
         }
         if (!inputs[i].data && jt_tensor_nbytes(t))
             return jt_fail(p->ctx, JT_ERR_ARG, "%s: input '%s' has no data", g->source, g->values[g->inputs[i]].name);
+        if (p->is_const[g->inputs[i]]) { /* folded at plan time: the values must not change */
+            if (memcmp(t->data, inputs[i].data, jt_tensor_nbytes(t)) != 0)
+                return jt_fail(p->ctx, JT_ERR_ARG,
+                               "%s: integer input '%s' was folded into the plan as a constant and its values "
+                               "changed; build a new plan", g->source, g->values[g->inputs[i]].name);
+            continue;
+        }
         t->data = inputs[i].data;
     }
     return JT_OK;
@@ -41,7 +48,8 @@ jt_status jt_plan_run_profiled(jt_plan *p, const jt_tensor *inputs, int n_inputs
             pn->out[0]->data = (void *)pn->in[0]->data;
             continue;
         }
-        jt_kernel_args ka = {p->ctx, n, n->parsed, n->n_in, n->n_out, pn->in, pn->out, p->ws, p->ws_size, pool};
+        jt_kernel_args ka = {p->ctx, n, n->parsed, n->n_in, n->n_out, pn->in, pn->out, p->ws, p->ws_size, pool,
+                             pn->state};
         double t0 = cb ? now_s() : 0;
         jt_status st = pn->fn(&ka);
         if (st != JT_OK) return st;

@@ -12,6 +12,7 @@
 void jt_plan_options_default(jt_plan_options *o) {
     memset(o, 0, sizeof *o);
     o->fold_params = 1;
+    o->fold_int_inputs = 1;
 }
 
 static jt_status own(jt_plan *p, size_t bytes, void **out) {
@@ -65,6 +66,13 @@ static jt_status bind_inputs(jt_plan *p, const jt_tensor *inputs, int n_inputs) 
         jt_tensor *t = &p->t[g->inputs[i]];
         jt_tensor_set_shape(t, x->dtype, x->rank, x->dims);
         t->data = NULL;
+        if (p->opts.fold_int_inputs && x->data && (x->dtype == JT_I64 || x->dtype == JT_I32)) {
+            void *mem = NULL;
+            JT_TRY(own(p, jt_tensor_nbytes(x), &mem));
+            memcpy(mem, x->data, jt_tensor_nbytes(x));
+            t->data = mem;
+            p->is_const[g->inputs[i]] = 1;
+        }
     }
     return JT_OK;
 }
@@ -144,7 +152,10 @@ static jt_status infer_and_fold(jt_plan *p, int32_t k, jt_pnode *pn, int *folded
         JT_TRY(own(p, jt_tensor_nbytes(pn->out[i]), &mem));
         pn->out[i]->data = mem;
     }
-    jt_kernel_args ka = {p->ctx, n, n->parsed, n->n_in, n->n_out, pn->in, pn->out, NULL, 0, jt_ctx_pool(p->ctx)};
+    jt_kernel_args ka = {p->ctx, n, n->parsed, n->n_in, n->n_out, pn->in, pn->out, NULL, 0, jt_ctx_pool(p->ctx), NULL};
+    void *state = NULL;
+    if (im->prepare) JT_TRY(im->prepare(&ka, &state));
+    ka.state = state;
     size_t ws = im->workspace ? im->workspace(&ka) : 0;
     void *wsbuf = NULL;
     if (ws) {
@@ -155,6 +166,7 @@ static jt_status infer_and_fold(jt_plan *p, int32_t k, jt_pnode *pn, int *folded
     ka.ws_size = ws;
     st = pn->fn(&ka);
     jt_free_aligned(wsbuf);
+    if (state && im->release) im->release(state);
     if (st != JT_OK) return st;
     for (int i = 0; i < n->n_out; i++)
         if (n->out[i] >= 0) {
@@ -278,7 +290,7 @@ jt_status jt_plan_create(jt_ctx *ctx, const jt_graph *g, const jt_tensor *inputs
             p->stats.n_nodes_folded++;
             continue;
         }
-        jt_kernel_args ka = {ctx, n, n->parsed, n->n_in, n->n_out, pn->in, pn->out, NULL, 0, NULL};
+        jt_kernel_args ka = {ctx, n, n->parsed, n->n_in, n->n_out, pn->in, pn->out, NULL, 0, jt_ctx_pool(ctx), NULL};
         if (n->op->impl->cost) {
             double fl = 0, by = 0;
             n->op->impl->cost(&ka, &fl, &by);
@@ -289,7 +301,8 @@ jt_status jt_plan_create(jt_ctx *ctx, const jt_graph *g, const jt_tensor *inputs
             size_t ws = n->op->impl->workspace(&ka);
             if (ws > p->ws_size) p->ws_size = ws;
         }
-        p->n_run++;
+        p->n_run++; /* counted before prepare so that a failure still releases what was prepared */
+        if (!pn->alias && n->op->impl->prepare) st = n->op->impl->prepare(&ka, &pn->state);
     }
     if (st == JT_OK) st = plan_memory(p);
     if (st == JT_OK && p->ws_size) {
@@ -308,6 +321,10 @@ jt_status jt_plan_create(jt_ctx *ctx, const jt_graph *g, const jt_tensor *inputs
 
 void jt_plan_free(jt_plan *p) {
     if (!p) return;
+    for (int32_t r = 0; r < p->n_run; r++) {
+        const jt_op_impl *im = p->g->nodes[p->run[r].node].op->impl;
+        if (p->run[r].state && im->release) im->release(p->run[r].state);
+    }
     for (int32_t i = 0; i < p->n_owned; i++) jt_free_aligned(p->owned[i]);
     free(p->owned);
     free(p->t);

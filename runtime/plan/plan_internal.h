@@ -13,6 +13,7 @@ typedef struct jt_pnode {
     jt_tensor **out;        /* n_out pointers (NULL for omitted outputs) */
     jt_kernel_fn fn;
     int alias;              /* zero-copy view of input 0: no kernel call */
+    void *state;            /* from the op's prepare(), released with the plan */
     double flops;
 } jt_pnode;
 

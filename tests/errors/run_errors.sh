@@ -125,11 +125,20 @@ case_ "huge declared initializer dims" 1 "huge_dims.onnx;huge_w" \
     run "$bad/huge_dims.onnx" --input "$x" --output OUT
 case_ "huge declared input dims" 1 "huge_input_dims.onnx;input" \
     run "$bad/huge_input_dims.onnx" --input "$x" --output OUT
+case_ "external data file missing" 1 "external_missing.onnx;ext_w;missing_weights.bin" \
+    run "$bad/external_missing.onnx" --input "$x" --output OUT
+case_ "external data file too short" 1 "external_short.onnx;ext_w;short_weights.bin" \
+    run "$bad/external_short.onnx" --input "$x" --output OUT
+case_ "external data outside the model directory" 1 "external_escape.onnx;ext_w" \
+    run "$bad/external_escape.onnx" --input "$x" --output OUT
+case_ "unknown attribute" 1 "unknown_attribute.onnx;conv_attr;bogus_attr" \
+    run "$bad/unknown_attribute.onnx" --input "$x" --output OUT
 case_ "opset 19" 1 "opset19.onnx;19" run "$bad/opset19.onnx" --input "$x" --output OUT
 case_ "fortran-order npy" 1 "x_fortran.npy;fortran" run "$demo" --input "$bad/x_fortran.npy" --output OUT
 case_ "truncated npy" 1 "x_truncated.npy" run "$demo" --input "$bad/x_truncated.npy" --output OUT
 case_ "missing input file" 1 "no_such_input.npy" run "$demo" --input "$bad/no_such_input.npy" --output OUT
 case_ "wrong input shape" 1 "input;[2,3,28,28]" run "$demo" --input "$bad/x_wrong_shape.npy" --output OUT
+case_ "input rank mismatch" 1 "input;[2,28,28]" run "$demo" --input "$bad/x_rank3.npy" --output OUT
 case_ "wrong input dtype" 1 "input;int64;float32" run "$demo" --input "$bad/x_int64.npy" --output OUT
 case_ "output into a missing directory" 1 "no_such_dir" \
     run "$demo" --input "$x" --output "$work/no_such_dir/out.npy"

@@ -79,6 +79,15 @@ int jt_test_finish(void)
     return n_failed ? 1 : 0;
 }
 
+int jt_test_fmt(char *buf, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, cap, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
 /* ---- comparators ---- */
 
 const char *jt_test_dtype_name(int dt)

@@ -50,6 +50,10 @@ int jt_test_compare(const jt_tensor *got, const jt_tensor *ref, double rtol, dou
 int jt_test_compare_relnorm(const jt_tensor *got, const jt_tensor *ref, double max_rel,
                             unsigned flags, double *rel_out, char *why, size_t cap);
 
+/* snprintf that always terminates and returns the untruncated length (a plain function, so that
+ * building paths and messages in fixed buffers does not trip -Wformat-truncation under -Werror). */
+int jt_test_fmt(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Helpers for messages. */
 const char *jt_test_dtype_name(int dtype);
 char *jt_test_index_str(const jt_tensor *t, long long flat, char *buf, size_t cap);

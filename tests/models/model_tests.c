@@ -45,7 +45,7 @@ static int list_dir(const char *dir, int want_dirs, const char *prefix, const ch
         if (suffix && (l < strlen(suffix) || strcmp(e->d_name + l - strlen(suffix), suffix) != 0))
             continue;
         char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        jt_test_fmt(path, sizeof path, "%s/%s", dir, e->d_name);
         struct stat st;
         if (stat(path, &st) != 0 || (want_dirs ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)))
             continue;
@@ -82,13 +82,13 @@ static int read_line(const char *path, char *buf, size_t cap)
 static void run_model(jt_ctx *ctx, const char *root, const char *dir, const char *name)
 {
     char model[4096], line[2048], path[8192];
-    snprintf(path, sizeof path, "%s/model_path.txt", dir);
+    jt_test_fmt(path, sizeof path, "%s/model_path.txt", dir);
     if (read_line(path, line, sizeof line))
-        snprintf(model, sizeof model, "%s/%s", root, line);
+        jt_test_fmt(model, sizeof model, "%s/%s", root, line);
     else
-        snprintf(model, sizeof model, "%s/model.onnx", dir);
+        jt_test_fmt(model, sizeof model, "%s/model.onnx", dir);
     double max_rel = DEFAULT_MAX_REL;
-    snprintf(path, sizeof path, "%s/tolerance.txt", dir);
+    jt_test_fmt(path, sizeof path, "%s/tolerance.txt", dir);
     if (read_line(path, line, sizeof line)) max_rel = atof(line);
 
     char **inputs;
@@ -107,15 +107,15 @@ static void run_model(jt_ctx *ctx, const char *root, const char *dir, const char
     for (int k = 0; k < n_inputs; k++) {
         const char *tag = inputs[k] + strlen("input_");
         char case_name[512];
-        snprintf(case_name, sizeof case_name, "%s/%.*s", name, (int)(strlen(tag) - 4), tag);
+        jt_test_fmt(case_name, sizeof case_name, "%s/%.*s", name, (int)(strlen(tag) - 4), tag);
         jt_tensor in = {0}, ref = {0};
         jt_plan *plan = NULL;
-        snprintf(path, sizeof path, "%s/%s", dir, inputs[k]);
+        jt_test_fmt(path, sizeof path, "%s/%s", dir, inputs[k]);
         if (jt_npy_read(ctx, path, &in) != JT_OK) {
             jt_test_fail(case_name, "%s", jt_ctx_error(ctx));
             goto next;
         }
-        snprintf(path, sizeof path, "%s/ref_%s", dir, tag);
+        jt_test_fmt(path, sizeof path, "%s/ref_%s", dir, tag);
         if (jt_npy_read(ctx, path, &ref) != JT_OK) {
             jt_test_fail(case_name, "%s", jt_ctx_error(ctx));
             goto next;
@@ -186,9 +186,9 @@ static void run_dir(jt_ctx *ctx, const char *root, const char *models_dir, const
     if (n == 0) jt_test_fail(prefix, "no fixtures in %s", models_dir);
     for (int i = 0; i < n; i++) {
         char name[512], dir[8192];
-        snprintf(name, sizeof name, "%s%s", prefix, names[i]);
+        jt_test_fmt(name, sizeof name, "%s%s", prefix, names[i]);
         if (!matches(filter, name)) continue;
-        snprintf(dir, sizeof dir, "%s/%s", models_dir, names[i]);
+        jt_test_fmt(dir, sizeof dir, "%s/%s", models_dir, names[i]);
         run_model(ctx, root, dir, name);
     }
     free_list(names, n);
@@ -211,8 +211,8 @@ int main(int argc, char **argv)
         return jt_test_finish();
     }
     char root[4096], models_dir[4096];
-    snprintf(root, sizeof root, "%s/../..", fixtures);
-    snprintf(models_dir, sizeof models_dir, "%s/models", fixtures);
+    jt_test_fmt(root, sizeof root, "%s/../..", fixtures);
+    jt_test_fmt(models_dir, sizeof models_dir, "%s/models", fixtures);
     run_dir(ctx, root, models_dir, "", filter);
     if (full && *full) {
         run_dir(ctx, root, full, "full/", filter);

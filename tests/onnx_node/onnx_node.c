@@ -98,7 +98,7 @@ static int list_names(const char *dir, const char *suffix, int dirs, char ***out
         size_t l = strlen(e->d_name), ls = suffix ? strlen(suffix) : 0;
         if (suffix && (l < ls || strcmp(e->d_name + l - ls, suffix) != 0)) continue;
         char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        jt_test_fmt(path, sizeof path, "%s/%s", dir, e->d_name);
         struct stat st;
         if (stat(path, &st) != 0) continue;
         if (dirs ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) continue;
@@ -134,7 +134,7 @@ static void read_list(const char *path, const char *shown, int kind)
     while (fgets(line, sizeof line, f)) {
         lineno++;
         char where[600];
-        snprintf(where, sizeof where, "%s:%d", shown, lineno);
+        jt_test_fmt(where, sizeof where, "%s:%d", shown, lineno);
         char *hash = strchr(line, '#');
         if (hash) *hash = '\0';
         size_t l = strlen(line);
@@ -214,13 +214,13 @@ static void read_lists(const char *list_dir)
                                                                 {"xfail", LIST_XFAIL}};
     for (int s = 0; s < 2; s++) {
         char dir[4096];
-        snprintf(dir, sizeof dir, "%s/%s", list_dir, subs[s].sub);
+        jt_test_fmt(dir, sizeof dir, "%s/%s", list_dir, subs[s].sub);
         char **files;
         int n = list_names(dir, ".txt", 0, &files);
         for (int i = 0; i < n; i++) {
             char path[8192], shown[512];
-            snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-            snprintf(shown, sizeof shown, "%s/%s", subs[s].sub, files[i]);
+            jt_test_fmt(path, sizeof path, "%s/%s", dir, files[i]);
+            jt_test_fmt(shown, sizeof shown, "%s/%s", subs[s].sub, files[i]);
             read_list(path, shown, subs[s].kind);
         }
         free_names(files, n > 0 ? n : 0);
@@ -244,16 +244,16 @@ static int read_pbs(jt_ctx *ctx, const char *set_dir, const char *prefix, jt_ten
     int n = 0;
     for (;;) {
         char path[8192];
-        snprintf(path, sizeof path, "%s/%s_%d.pb", set_dir, prefix, n);
+        jt_test_fmt(path, sizeof path, "%s/%s_%d.pb", set_dir, prefix, n);
         if (access(path, F_OK) != 0) break;
         if (n == MAX_IO) {
-            snprintf(why, cap, "%s: more than %d %s files", set_dir, MAX_IO, prefix);
+            jt_test_fmt(why, cap, "%s: more than %d %s files", set_dir, MAX_IO, prefix);
             free_tensors(t, n);
             return -1;
         }
         memset(&t[n], 0, sizeof t[n]);
         if (jt_onnx_read_tensor_file(ctx, path, &t[n]) != JT_OK) {
-            snprintf(why, cap, "reading %s: %s", path, jt_ctx_error(ctx));
+            jt_test_fmt(why, cap, "reading %s: %s", path, jt_ctx_error(ctx));
             free_tensors(t, n);
             return -1;
         }
@@ -269,17 +269,17 @@ static int run_test(const opts *o, const char *test_dir, double rtol, double ato
     why[0] = '\0';
     jt_ctx *ctx = NULL;
     if (jt_ctx_create(o->threads, &ctx) != JT_OK) {
-        snprintf(why, cap, "jt_ctx_create failed");
+        jt_test_fmt(why, cap, "jt_ctx_create failed");
         return 0;
     }
     int pass = 0;
     jt_graph *g = NULL;
     char model[8192];
-    snprintf(model, sizeof model, "%s/model.onnx", test_dir);
+    jt_test_fmt(model, sizeof model, "%s/model.onnx", test_dir);
     char **sets = NULL;
     int n_sets = 0;
     if (jt_onnx_load(ctx, model, NULL, &g) != JT_OK) {
-        snprintf(why, cap, "load: %s", jt_ctx_error(ctx));
+        jt_test_fmt(why, cap, "load: %s", jt_ctx_error(ctx));
         goto done;
     }
     n_sets = list_names(test_dir, NULL, 1, &sets);
@@ -288,7 +288,7 @@ static int run_test(const opts *o, const char *test_dir, double rtol, double ato
         if (strncmp(sets[s], "test_data_set_", 14) != 0) continue;
         n_data++;
         char set_dir[8192];
-        snprintf(set_dir, sizeof set_dir, "%s/%s", test_dir, sets[s]);
+        jt_test_fmt(set_dir, sizeof set_dir, "%s/%s", test_dir, sets[s]);
         jt_tensor in[MAX_IO], ref[MAX_IO];
         int n_in = read_pbs(ctx, set_dir, "input", in, why, cap);
         if (n_in < 0) goto done;
@@ -300,17 +300,17 @@ static int run_test(const opts *o, const char *test_dir, double rtol, double ato
         jt_plan *plan = NULL;
         int ok = 1;
         if (n_in != g->n_inputs) {
-            snprintf(why, cap, "%s: %d input files but the graph has %d inputs", sets[s], n_in,
+            jt_test_fmt(why, cap, "%s: %d input files but the graph has %d inputs", sets[s], n_in,
                      g->n_inputs);
             ok = 0;
         } else if (jt_plan_create(ctx, g, in, n_in, NULL, &plan) != JT_OK) {
-            snprintf(why, cap, "%s: plan: %s", sets[s], jt_ctx_error(ctx));
+            jt_test_fmt(why, cap, "%s: plan: %s", sets[s], jt_ctx_error(ctx));
             ok = 0;
         } else if (jt_plan_run(plan, in, n_in) != JT_OK) {
-            snprintf(why, cap, "%s: run: %s", sets[s], jt_ctx_error(ctx));
+            jt_test_fmt(why, cap, "%s: run: %s", sets[s], jt_ctx_error(ctx));
             ok = 0;
         } else if (jt_plan_n_outputs(plan) != n_ref) {
-            snprintf(why, cap, "%s: plan has %d outputs, the data set %d", sets[s],
+            jt_test_fmt(why, cap, "%s: plan has %d outputs, the data set %d", sets[s],
                      jt_plan_n_outputs(plan), n_ref);
             ok = 0;
         } else {
@@ -320,7 +320,7 @@ static int run_test(const opts *o, const char *test_dir, double rtol, double ato
                 if (!jt_test_compare(got, &ref[i], rtol, atol, 0, w, sizeof w)) {
                     const char *oname = "?";
                     if (i < g->n_outputs) oname = g->values[g->outputs[i]].name;
-                    snprintf(why, cap, "%s: output %d '%s': %s", sets[s], i, oname, w);
+                    jt_test_fmt(why, cap, "%s: output %d '%s': %s", sets[s], i, oname, w);
                     ok = 0;
                 }
             }
@@ -331,7 +331,7 @@ static int run_test(const opts *o, const char *test_dir, double rtol, double ato
         if (!ok) goto done;
     }
     if (n_data == 0) {
-        snprintf(why, cap, "no test_data_set_* directory in %s", test_dir);
+        jt_test_fmt(why, cap, "no test_data_set_* directory in %s", test_dir);
         goto done;
     }
     pass = 1;
@@ -354,20 +354,20 @@ static void describe_model(const opts *o, const char *test_dir, char *out, size_
     lo.check_support = 0;
     lo.allow_newer_opset = 1;
     char model[8192];
-    snprintf(model, sizeof model, "%s/model.onnx", test_dir);
+    jt_test_fmt(model, sizeof model, "%s/model.onnx", test_dir);
     jt_graph *g = NULL;
     size_t n = 0;
     if (jt_onnx_load(ctx, model, &lo, &g) != JT_OK) {
-        snprintf(out, cap, "!load\t%s\n", jt_ctx_error(ctx));
+        jt_test_fmt(out, cap, "!load\t%s\n", jt_ctx_error(ctx));
     } else {
         for (int i = 0; i < g->n_nodes && n + 200 < cap; i++) {
             const jt_node *nd = &g->nodes[i];
             int sup = nd->op && nd->op->impl;
             char line[256];
-            snprintf(line, sizeof line, "%s%s%s\t%s\n", nd->domain && *nd->domain ? nd->domain : "",
+            jt_test_fmt(line, sizeof line, "%s%s%s\t%s\n", nd->domain && *nd->domain ? nd->domain : "",
                      nd->domain && *nd->domain ? "." : "", nd->op_type, sup ? "ok" : "unsupported");
             if (strstr(out, line)) continue;
-            n += (size_t)snprintf(out + n, cap - n, "%s", line);
+            n += (size_t)jt_test_fmt(out + n, cap - n, "%s", line);
         }
     }
     (void)o;
@@ -394,14 +394,14 @@ static int run_job(const opts *o, job_kind kind, const char *test_dir, double rt
     }
     int fds[2];
     if (pipe(fds) != 0) {
-        snprintf(msg, cap, "pipe: %s", strerror(errno));
+        jt_test_fmt(msg, cap, "pipe: %s", strerror(errno));
         return 0;
     }
     fflush(stdout);
     fflush(stderr);
     pid_t pid = fork();
     if (pid < 0) {
-        snprintf(msg, cap, "fork: %s", strerror(errno));
+        jt_test_fmt(msg, cap, "fork: %s", strerror(errno));
         close(fds[0]);
         close(fds[1]);
         return 0;
@@ -444,17 +444,21 @@ static int run_job(const opts *o, job_kind kind, const char *test_dir, double rt
     if (WIFSIGNALED(status)) {
         int sig = WTERMSIG(status);
         if (sig == SIGALRM)
-            snprintf(msg, cap, "timed out after %d s", o->timeout_s);
+            jt_test_fmt(msg, cap, "timed out after %d s", o->timeout_s);
         else
-            snprintf(msg, cap, "crashed: signal %d (%s)", sig, strsignal(sig));
+            jt_test_fmt(msg, cap, "crashed: signal %d (%s)", sig, strsignal(sig));
         return 0;
     }
     if (!WIFEXITED(status)) {
-        snprintf(msg, cap, "child ended abnormally (status 0x%x)", status);
+        jt_test_fmt(msg, cap, "child ended abnormally (status 0x%x)", status);
         return 0;
     }
     if (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 1) {
-        snprintf(msg, cap, "child exited with status %d: %s", WEXITSTATUS(status), msg);
+        {
+            char child_msg[512];
+            jt_test_fmt(child_msg, sizeof child_msg, "%s", msg);
+            jt_test_fmt(msg, cap, "child exited with status %d: %s", WEXITSTATUS(status), child_msg);
+        }
         return 0;
     }
     return WEXITSTATUS(status) == 0;
@@ -485,7 +489,7 @@ static void count_op(const char *name, int unsupported)
         if (!ops_seen) exit(3);
     }
     op_count *c = &ops_seen[n_ops_seen++];
-    snprintf(c->name, sizeof c->name, "%s", name);
+    jt_test_fmt(c->name, sizeof c->name, "%s", name);
     c->tests = 1;
     c->unsupported = unsupported;
 }
@@ -541,7 +545,7 @@ static const char *resolve_data_dir(const char *arg, char *buf, size_t cap)
     const char *d = arg ? arg : getenv("JATP_ONNX_TESTDATA");
     if (!d || !*d) return DEFAULT_DATA;
     /* Accept the node/ directory itself or a parent holding node/. */
-    snprintf(buf, cap, "%s/node", d);
+    jt_test_fmt(buf, cap, "%s/node", d);
     struct stat st;
     if (stat(buf, &st) == 0 && S_ISDIR(st.st_mode)) return buf;
     return d;
@@ -604,7 +608,7 @@ int main(int argc, char **argv)
     int n_tests = list_names(o.data_dir, NULL, 1, &tests);
     if (n_tests < 0) {
         char reason[4600];
-        snprintf(reason, sizeof reason,
+        jt_test_fmt(reason, sizeof reason,
                  "ONNX test data not found at %s (install libonnx-testdata or set JATP_ONNX_TESTDATA)",
                  o.data_dir);
         int n = 0;
@@ -628,7 +632,7 @@ int main(int argc, char **argv)
         const char *name = tests[t];
         if (strncmp(name, "test_", 5) != 0 || !matches(&o, name)) continue;
         char dir[8192];
-        snprintf(dir, sizeof dir, "%s/%s", o.data_dir, name);
+        jt_test_fmt(dir, sizeof dir, "%s/%s", o.data_dir, name);
         entry *e = find_entry(name);
         if (e) {
             e->found = 1;
@@ -644,8 +648,11 @@ int main(int argc, char **argv)
                 if (pass)
                     jt_test_fail(name, "XPASS: listed as expected failure at %s (%s) but passes; move "
                                  "it to an allow list", e->where, e->reason);
-                else
+                else {
+                    for (char *c = msg; *c; c++)
+                        if (*c == '\n') *c = ' ';
                     jt_test_skip(name, "xfail: %s [fails as expected: %.200s]", e->reason, msg);
+                }
             }
             if (o.verbose) jt_test_note("%.3f s", secs);
             continue;

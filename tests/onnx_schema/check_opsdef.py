@@ -27,6 +27,17 @@ for s in onnx.defs.get_all_schemas_with_history():
     if s.domain in ("", "ai.onnx"):
         history.setdefault(s.name, set()).add(s.since_version)
 
+# Debian's python3-onnx is 1.12 (opsets up to 17). Opset 18 (ONNX 1.13) added these versions, per
+# ONNX's Changelog.md; they are merged in so that opset-18 exports resolve to their own entries.
+OPSET18 = ["ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceMean",
+           "ReduceMin", "ReduceProd", "ReduceSumSquare", "Split", "Pad", "Resize", "ScatterElements",
+           "ScatterND", "LpPool", "BitwiseAnd", "BitwiseOr", "BitwiseXor", "BitwiseNot",
+           "CenterCropPad", "Col2Im", "GroupNormalization", "Mish", "OptionalHasElement",
+           "OptionalGetElement"]
+if max(max(v) for v in history.values()) < 18:
+    for name in OPSET18:
+        history.setdefault(name, set()).add(18)
+
 listed = {}
 dups = []
 for path in sorted(glob.glob(os.path.join(root, "ops", "**", "*.def"), recursive=True)):
