@@ -24,6 +24,13 @@ struct jt_conv_dnnl {
     size_t off_src, off_w, off_dst, off_scratch, ws_bytes;
 };
 
+/* oneDNN sizes its parallel decomposition when a primitive is created: use the context's count then
+ * and at every run. */
+static void set_threads(jt_ctx *ctx) {
+    int threads = jt_ctx_threads(ctx);
+    if (threads > 0 && omp_get_max_threads() != threads) omp_set_num_threads(threads);
+}
+
 static size_t round64(size_t n) { return (n + 63) & ~(size_t)63; }
 
 void jt_conv_dnnl_release(void *state) {
@@ -77,6 +84,7 @@ static struct jt_conv_dnnl *dnnl_build(const jt_kernel_args *a) {
     static const dnnl_format_tag_t plain[] = {dnnl_a, dnnl_ab, dnnl_abc, dnnl_abcd, dnnl_abcde, dnnl_abcdef};
     struct jt_conv_dnnl *s = calloc(1, sizeof *s);
     if (!s) return NULL;
+    set_threads(a->ctx);
     dnnl_memory_desc_t su, wu, bu, du, sa, wa, da;
     dnnl_convolution_desc_t cd;
     dnnl_primitive_attr_t attr = NULL;
@@ -155,8 +163,7 @@ static bool exec(struct jt_conv_dnnl *s, dnnl_primitive_t p, dnnl_memory_t from,
 bool jt_conv_dnnl_run(const jt_kernel_args *a) {
     struct jt_conv_dnnl *s = a->state;
     if (!s || !a->ws || a->ws_size < s->ws_bytes) return false;
-    int threads = jt_ctx_threads(a->ctx);
-    if (threads > 0 && omp_get_max_threads() != threads) omp_set_num_threads(threads);
+    set_threads(a->ctx);
     char *ws = a->ws;
     bool bias = a->n_in > 2 && a->in[2];
     dnnl_memory_set_data_handle(s->m_src, a->in[0]->data);

@@ -1,6 +1,7 @@
 /* ONNX backend node tests (Debian's libonnx-testdata) through the public C API.
  *
- *   onnx_node [--list-dir DIR] [--data DIR] [--probe] [--no-fork] [--timeout S] [-v] [FILTER]
+ *   onnx_node [--list-dir DIR] [--data DIR] [--probe] [--no-fork] [--listed-only] [--timeout S]
+ *             [--threads N] [-v] [FILTER]
  *
  * A test is DATA/<name>/model.onnx + test_data_set_<k>/{input,output}_<i>.pb, bound by position; every
  * data set and every output is compared (floats: |got - ref| <= atol + rtol*|ref|, default rtol 1e-3
@@ -54,7 +55,7 @@ typedef struct opts {
     const char *list_dir;
     const char *data_dir;
     const char *filter;
-    int verbose, probe, no_fork, timeout_s, threads;
+    int verbose, probe, no_fork, timeout_s, threads, listed_only;
 } opts;
 
 static entry *entries;
@@ -527,12 +528,13 @@ static void summarise_skipped(const char *desc, int *n_all_supported, int *n_loa
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: onnx_node [--list-dir DIR] [--data DIR] [--probe] [--no-fork] [--timeout S]\n"
-            "                 [--threads N] [-v] [FILTER]\n"
+            "usage: onnx_node [--list-dir DIR] [--data DIR] [--probe] [--no-fork] [--listed-only]\n"
+            "                 [--timeout S] [--threads N] [-v] [FILTER]\n"
             "  --list-dir DIR  directory holding allow/*.txt and xfail/*.txt (default %s)\n"
             "  --data DIR      ONNX node test directory (default $JATP_ONNX_TESTDATA or %s)\n"
             "  --probe         also run unlisted tests and report which would pass (still skips)\n"
             "  --no-fork       run tests in this process (debugging; a crash ends the run)\n"
+            "  --listed-only   run the listed tests only; unlisted ones are neither run nor counted\n"
             "  --timeout S     per-test time limit in seconds (default 120)\n"
             "  --threads N     threads per context (default 2)\n"
             "  -v              print a line for every unlisted test\n"
@@ -569,6 +571,8 @@ int main(int argc, char **argv)
             o.probe = 1;
         } else if (strcmp(a, "--no-fork") == 0) {
             o.no_fork = 1;
+        } else if (strcmp(a, "--listed-only") == 0) {
+            o.listed_only = 1;
         } else if ((strcmp(a, "--list-dir") == 0 || strcmp(a, "--data") == 0 ||
                     strcmp(a, "--timeout") == 0 || strcmp(a, "--threads") == 0) && i + 1 < argc) {
             const char *v = argv[++i];
@@ -657,6 +661,7 @@ int main(int argc, char **argv)
             if (o.verbose) jt_test_note("%.3f s", secs);
             continue;
         }
+        if (o.listed_only) continue;
         n_unlisted++;
         char desc[MSG_CAP];
         run_job(&o, JOB_DESCRIBE, dir, 0, 0, desc, sizeof desc);

@@ -1,0 +1,274 @@
+/* SGEMM benchmark: our packed GEMM (each SIMD kernel, runtime/cpu/gemm_f32.h) against OpenBLAS's
+ * cblas_sgemm on square, ResNet-18 CIFAR conv (im2col) and RRDB shapes, for 1 and 2 threads.
+ *
+ *   build/benchmarks/gemm_bench [--threads 1,2] [--min-time 0.3] [--quick] [--conv]
+ *
+ * Each cell is the best of repeated timings (at least 3 runs and --min-time seconds), in GFLOP/s
+ * (2*M*N*K / time). "ratio" is the best of ours over OpenBLAS. --conv adds rows for a fused 3x3 conv
+ * (pack-B callback straight from NCHW, bias + ReLU epilogue) against im2col + cblas_sgemm.
+ * Machines shared with other jobs are noisy: rerun and compare best-of figures. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "jatp/status.h"
+#include "runtime/cpu/gemm_f32.h"
+
+#ifdef JT_HAVE_OPENBLAS
+#include <cblas.h>
+#endif
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static float *falloc(size_t n) {
+    float *p = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
+    if (!p) {
+        fprintf(stderr, "gemm_bench: out of memory\n");
+        exit(1);
+    }
+    for (size_t i = 0; i < n; i++) p[i] = (float)((i * 2654435761u) % 1000) / 1000.0f - 0.5f;
+    return p;
+}
+
+typedef struct shape {
+    const char *name;
+    int64_t M, N, K;
+} shape;
+
+typedef void (*run_fn)(void *ctx);
+/* Best seconds per run. */
+static double time_best(run_fn fn, void *ctx, double min_time) {
+    fn(ctx); /* warm-up */
+    double best = 1e30, t_start = now();
+    int runs = 0;
+    while (runs < 3 || now() - t_start < min_time) {
+        double t0 = now();
+        fn(ctx);
+        double dt = now() - t0;
+        if (dt < best) best = dt;
+        runs++;
+        if (runs > 10000) break;
+    }
+    return best;
+}
+
+typedef struct gctx {
+    jt_pool *pool;
+    jt_gemm_kernel kern;
+    int64_t M, N, K;
+    const float *A, *B;
+    float *C;
+    void *ws;
+    size_t ws_size;
+    /* conv */
+    jt_gemm_pack_b_fn pack_b;
+    void *user;
+    const float *bias;
+    float *col; /* im2col buffer */
+    const void *conv;
+} gctx;
+
+static void run_ours(void *p) {
+    gctx *g = p;
+    const jt_gemm_f32_args a = {.M = g->M, .N = g->N, .K = g->K, .alpha = 1.0f, .beta = 0.0f,
+                                .A = g->A, .lda = g->K, .B = g->B, .ldb = g->N, .C = g->C,
+                                .ldc = g->N, .ws = g->ws, .ws_size = g->ws_size, .kernel = g->kern};
+    jt_gemm_f32_run(g->pool, &a);
+}
+
+#ifdef JT_HAVE_OPENBLAS
+static void run_blas(void *p) {
+    gctx *g = p;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g->M, (int)g->N, (int)g->K, 1.0f,
+                g->A, (int)g->K, g->B, (int)g->N, 0.0f, g->C, (int)g->N);
+}
+#endif
+
+/* ---- a 3x3, pad 1, stride 1 convolution over a batch, as the conv kernel would call the GEMM ----
+ * GEMM view: M = out channels, K = Cin*9, N = batch*H*W (column n = (image, y, x)); C is written
+ * [M][N] (i.e. CNHW; a real kernel would write each image's slice with ldc = H*W per image). */
+typedef struct conv3 {
+    const float *x; /* [B][Cin][H][W] */
+    int64_t B, Cin, H, W;
+} conv3;
+
+static void conv3_pack(void *user, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *panel) {
+    const conv3 *cv = user;
+    const int64_t HW = cv->H * cv->W;
+    for (int64_t s = 0; s * JT_GEMM_NR < nc; s++) {
+        float *dst = panel + s * kc * JT_GEMM_NR;
+        const int64_t cols = nc - s * JT_GEMM_NR < JT_GEMM_NR ? nc - s * JT_GEMM_NR : JT_GEMM_NR;
+        const int64_t nbase = n0 + s * JT_GEMM_NR;
+        for (int64_t k = 0; k < kc; k++) {
+            const int64_t kk = k0 + k, c = kk / 9, r = (kk % 9) / 3, q = kk % 3;
+            float *d = dst + k * JT_GEMM_NR;
+            for (int64_t j = 0; j < JT_GEMM_NR; j++) {
+                float v = 0.0f;
+                if (j < cols) {
+                    const int64_t n = nbase + j, b = n / HW, yx = n % HW;
+                    const int64_t y = yx / cv->W + r - 1, xx = yx % cv->W + q - 1;
+                    if (y >= 0 && y < cv->H && xx >= 0 && xx < cv->W)
+                        v = cv->x[((b * cv->Cin + c) * cv->H + y) * cv->W + xx];
+                }
+                d[j] = v;
+            }
+        }
+    }
+}
+
+static void run_conv_ours(void *p) {
+    gctx *g = p;
+    const jt_gemm_f32_args a = {.M = g->M, .N = g->N, .K = g->K, .alpha = 1.0f, .beta = 0.0f,
+                                .A = g->A, .lda = g->K, .pack_b = conv3_pack, .pack_b_user = g->user,
+                                .C = g->C, .ldc = g->N, .bias = g->bias, .relu = 1, .ws = g->ws,
+                                .ws_size = g->ws_size, .kernel = g->kern};
+    jt_gemm_f32_run(g->pool, &a);
+}
+
+#ifdef JT_HAVE_OPENBLAS
+/* im2col (serial, as a simple conv does) + sgemm; the bias/ReLU pass is left out (favours BLAS). */
+static void run_conv_blas(void *p) {
+    gctx *g = p;
+    const conv3 *cv = g->user;
+    jt_gemm_f32_matrix dummy = {0};
+    (void)dummy;
+    const int64_t HW = cv->H * cv->W;
+    for (int64_t kk = 0; kk < g->K; kk++) {
+        const int64_t c = kk / 9, r = (kk % 9) / 3, q = kk % 3;
+        float *row = g->col + kk * g->N;
+        for (int64_t b = 0; b < cv->B; b++)
+            for (int64_t y = 0; y < cv->H; y++) {
+                const int64_t yy = y + r - 1;
+                for (int64_t x = 0; x < cv->W; x++) {
+                    const int64_t xx = x + q - 1;
+                    row[b * HW + y * cv->W + x] =
+                        (yy >= 0 && yy < cv->H && xx >= 0 && xx < cv->W)
+                            ? cv->x[((b * cv->Cin + c) * cv->H + yy) * cv->W + xx]
+                            : 0.0f;
+                }
+            }
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g->M, (int)g->N, (int)g->K, 1.0f,
+                g->A, (int)g->K, g->col, (int)g->N, 0.0f, g->C, (int)g->N);
+}
+#endif
+
+int main(int argc, char **argv) {
+    int threads_list[4] = {1, 2}, n_threads = 2;
+    double min_time = 0.3;
+    int quick = 0, conv = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
+            n_threads = 0;
+            for (char *t = strtok(argv[++i], ","); t && n_threads < 4; t = strtok(NULL, ","))
+                threads_list[n_threads++] = atoi(t);
+        } else if (!strcmp(argv[i], "--min-time") && i + 1 < argc) {
+            min_time = atof(argv[++i]);
+        } else if (!strcmp(argv[i], "--quick")) {
+            quick = 1;
+        } else if (!strcmp(argv[i], "--conv")) {
+            conv = 1;
+        } else {
+            fprintf(stderr, "usage: %s [--threads 1,2] [--min-time S] [--quick] [--conv]\n", argv[0]);
+            return 2;
+        }
+    }
+    static const shape shapes[] = {
+        {"square 2048^3", 2048, 2048, 2048},
+        {"r18 conv2 x1", 64, 1024, 576},
+        {"r18 conv3 x1", 128, 256, 1152},
+        {"r18 conv4 x1", 256, 64, 2304},
+        {"r18 conv5 x1", 512, 16, 4608},
+        {"r18 conv2 x32", 64, 32768, 576},
+        {"r18 conv3 x32", 128, 8192, 1152},
+        {"r18 conv4 x32", 256, 2048, 2304},
+        {"r18 conv5 x32", 512, 512, 4608},
+        {"rrdb 8x144", 8, 25088, 144},
+        {"rrdb 16x144", 16, 25088, 144},
+        {"rrdb 16x288", 16, 25088, 288},
+        {"rrdb 16x432", 16, 25088, 432},
+        {"rrdb 8x432", 8, 25088, 432},
+    };
+    const int n_shapes = quick ? 5 : (int)(sizeof shapes / sizeof shapes[0]);
+    static const jt_gemm_kernel kerns[] = {JT_GEMM_KERNEL_AVX512, JT_GEMM_KERNEL_AVX2};
+    printf("auto kernel: %s\n", jt_gemm_f32_kernel_name(jt_gemm_f32_kernel_auto()));
+#ifdef JT_HAVE_OPENBLAS
+    printf("OpenBLAS: %s (core %s)\n", openblas_get_config(), openblas_get_corename());
+#endif
+    printf("%-16s %5s %6s %5s %3s %10s %10s %10s %7s\n", "shape", "M", "N", "K", "thr",
+           "avx512", "avx2", "openblas", "ratio");
+    for (int ti = 0; ti < n_threads; ti++) {
+        const int th = threads_list[ti];
+        jt_ctx *ctx = NULL;
+        if (jt_ctx_create(th, &ctx) != JT_OK) return 1;
+#ifdef JT_HAVE_OPENBLAS
+        openblas_set_num_threads(th);
+#endif
+        for (int si = 0; si < n_shapes; si++) {
+            const shape *s = &shapes[si];
+            gctx g = {.pool = jt_ctx_pool(ctx), .M = s->M, .N = s->N, .K = s->K};
+            float *A = falloc((size_t)(s->M * s->K)), *B = falloc((size_t)(s->K * s->N));
+            float *C = falloc((size_t)(s->M * s->N));
+            g.A = A, g.B = B, g.C = C;
+            g.ws_size = jt_gemm_f32_workspace(s->M, s->N, s->K);
+            g.ws = aligned_alloc(64, (g.ws_size + 63) / 64 * 64);
+            const double flop = 2.0 * (double)s->M * (double)s->N * (double)s->K;
+            double gf[3] = {0, 0, 0};
+            for (int k = 0; k < 2; k++) {
+                if (!jt_gemm_f32_kernel_supported(kerns[k])) continue;
+                g.kern = kerns[k];
+                gf[k] = flop / time_best(run_ours, &g, min_time) * 1e-9;
+            }
+#ifdef JT_HAVE_OPENBLAS
+            gf[2] = flop / time_best(run_blas, &g, min_time) * 1e-9;
+#endif
+            const double ours = gf[0] > gf[1] ? gf[0] : gf[1];
+            printf("%-16s %5lld %6lld %5lld %3d %10.1f %10.1f %10.1f %7.2f\n", s->name,
+                   (long long)s->M, (long long)s->N, (long long)s->K, th, gf[0], gf[1], gf[2],
+                   gf[2] > 0 ? ours / gf[2] : 0.0);
+            fflush(stdout);
+            free(A), free(B), free(C), free(g.ws);
+        }
+        if (conv) {
+            /* ResNet-18 CIFAR 3x3 convs, batch 32: (Cin = Cout, H = W). */
+            static const int64_t convs[][3] = {{64, 32, 32}, {128, 16, 16}, {256, 8, 8}, {512, 4, 4}};
+            for (int ci = 0; ci < 4; ci++) {
+                const int64_t Cc = convs[ci][0], H = convs[ci][1], Bn = 32;
+                conv3 cv = {.B = Bn, .Cin = Cc, .H = H, .W = H};
+                float *x = falloc((size_t)(Bn * Cc * H * H));
+                cv.x = x;
+                gctx g = {.pool = jt_ctx_pool(ctx), .M = Cc, .N = Bn * H * H, .K = Cc * 9, .user = &cv};
+                float *A = falloc((size_t)(g.M * g.K)), *C = falloc((size_t)(g.M * g.N));
+                float *bias = falloc((size_t)g.M), *col = falloc((size_t)(g.K * g.N));
+                g.A = A, g.C = C, g.bias = bias, g.col = col;
+                g.ws_size = jt_gemm_f32_workspace(g.M, g.N, g.K);
+                g.ws = aligned_alloc(64, (g.ws_size + 63) / 64 * 64);
+                const double flop = 2.0 * (double)g.M * (double)g.N * (double)g.K;
+                double gf[3] = {0, 0, 0};
+                for (int k = 0; k < 2; k++) {
+                    if (!jt_gemm_f32_kernel_supported(kerns[k])) continue;
+                    g.kern = kerns[k];
+                    gf[k] = flop / time_best(run_conv_ours, &g, min_time) * 1e-9;
+                }
+#ifdef JT_HAVE_OPENBLAS
+                gf[2] = flop / time_best(run_conv_blas, &g, min_time) * 1e-9;
+#endif
+                const double ours = gf[0] > gf[1] ? gf[0] : gf[1];
+                char nm[32];
+                snprintf(nm, sizeof nm, "conv3x3 c%lld x32", (long long)Cc);
+                printf("%-16s %5lld %6lld %5lld %3d %10.1f %10.1f %10.1f %7.2f\n", nm,
+                       (long long)g.M, (long long)g.N, (long long)g.K, th, gf[0], gf[1], gf[2],
+                       gf[2] > 0 ? ours / gf[2] : 0.0);
+                fflush(stdout);
+                free(x), free(A), free(C), free(bias), free(col), free(g.ws);
+            }
+        }
+        jt_ctx_free(ctx);
+    }
+    return 0;
+}

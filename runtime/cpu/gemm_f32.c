@@ -1,0 +1,320 @@
+/* Packed SGEMM driver: blocking, packing, tiling over the pool, kernel dispatch (see gemm_f32.h). */
+#include "gemm_f32.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../ops/op.h"
+#include "gemm_kernels.h"
+
+#define NR JT_GEMM_NR
+#define KC_MAX 384          /* largest K block any kernel uses (sizes the stack B buffer) */
+#define TILE_TARGET 32      /* aim for about this many tiles (load balance for any thread count) */
+#define MIN_TILE_ROWS 64    /* below this, splitting M repacks B too often */
+#define A_PACK_CHUNK 32768  /* floats of packed A per packing task */
+
+_Static_assert(JT_GEMM_B_CHUNK % NR == 0, "B chunk must be whole strips");
+
+typedef struct kinfo {
+    jt_gemm_ukernel fn;
+    int mr;
+    int kc_max; /* B strip kc x NR stays in L1 */
+    int mc_max; /* A block mc x kc stays in L2 */
+    const char *name;
+} kinfo;
+
+/* Indexed by jt_gemm_kernel. */
+static const kinfo KINFO[] = {
+    [JT_GEMM_KERNEL_AUTO] = {NULL, 0, 0, 0, "auto"},
+    [JT_GEMM_KERNEL_C] = {jt_gemm_ukernel_c, JT_GEMM_MR_C, 256, 128, "c 4x16"},
+    [JT_GEMM_KERNEL_AVX2] = {jt_gemm_ukernel_avx2, JT_GEMM_MR_AVX2, 256, 264, "avx2 6x16"},
+    [JT_GEMM_KERNEL_AVX512] = {jt_gemm_ukernel_avx512, JT_GEMM_MR_AVX512, 256, 256, "avx512 16x16"},
+};
+
+bool jt_gemm_f32_kernel_supported(jt_gemm_kernel k) {
+    switch (k) {
+    case JT_GEMM_KERNEL_C: return true;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    case JT_GEMM_KERNEL_AVX2:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case JT_GEMM_KERNEL_AVX512:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("fma");
+#endif
+    default: return false;
+    }
+}
+
+/* Preference order for AUTO (measured with benchmarks/gemm_bench.c). */
+static const jt_gemm_kernel PREFERENCE[] = {JT_GEMM_KERNEL_AVX512, JT_GEMM_KERNEL_AVX2,
+                                            JT_GEMM_KERNEL_C};
+
+jt_gemm_kernel jt_gemm_f32_kernel_auto(void) {
+    for (size_t i = 0; i < sizeof PREFERENCE / sizeof PREFERENCE[0]; i++)
+        if (jt_gemm_f32_kernel_supported(PREFERENCE[i])) return PREFERENCE[i];
+    return JT_GEMM_KERNEL_C;
+}
+
+const char *jt_gemm_f32_kernel_name(jt_gemm_kernel k) {
+    if ((unsigned)k >= sizeof KINFO / sizeof KINFO[0]) return "?";
+    return KINFO[k].name;
+}
+
+size_t jt_gemm_f32_workspace(int64_t M, int64_t N, int64_t K) {
+    (void)N;
+    if (M <= 0 || K <= 0) return 64;
+    return (size_t)(M + JT_GEMM_MR_MAX) * (size_t)K * sizeof(float) + 64;
+}
+
+static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+static int64_t rup(int64_t a, int64_t b) { return cdiv(a, b) * b; }
+static int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }
+
+/* ---- packing ---- */
+
+/* Rows i0 .. i0+mr-1 of op(A), columns k0 .. k0+kc-1: dst[k*mr + i] = op(A)[i0 + i][k0 + k], rows
+ * >= M zero. */
+static void pack_a_block(const jt_gemm_f32_args *g, int mr, int64_t i0, int64_t k0, int64_t kc,
+                         float *dst) {
+    const int64_t rows = imin(mr, g->M - i0);
+    if (!g->trans_a) {
+        const float *src[JT_GEMM_MR_MAX];
+        for (int64_t i = 0; i < rows; i++) src[i] = g->A + (i0 + i) * g->lda + k0;
+        if (rows == mr) {
+            for (int64_t k = 0; k < kc; k++)
+                for (int i = 0; i < mr; i++) dst[k * mr + i] = src[i][k];
+        } else {
+            for (int64_t k = 0; k < kc; k++) {
+                int64_t i = 0;
+                for (; i < rows; i++) dst[k * mr + i] = src[i][k];
+                for (; i < mr; i++) dst[k * mr + i] = 0.0f;
+            }
+        }
+    } else {
+        for (int64_t k = 0; k < kc; k++) {
+            const float *src = g->A + (k0 + k) * g->lda + i0;
+            float *d = dst + k * mr;
+            int64_t i = 0;
+            for (; i < rows; i++) d[i] = src[i];
+            for (; i < mr; i++) d[i] = 0.0f;
+        }
+    }
+}
+
+void jt_gemm_f32_pack_b_matrix(void *user, int64_t k0, int64_t kc, int64_t n0, int64_t nc,
+                               float *panel) {
+    const jt_gemm_f32_matrix *m = user;
+    for (int64_t s = 0; s * NR < nc; s++) {
+        float *dst = panel + s * kc * NR;
+        const int64_t c0 = n0 + s * NR, cols = imin(NR, nc - s * NR);
+        if (!m->trans) {
+            const float *src = m->data + k0 * m->ld + c0;
+            if (cols == NR) {
+                for (int64_t k = 0; k < kc; k++) {
+                    const float *sk = src + k * m->ld;
+                    __builtin_prefetch(sk + 8 * m->ld);
+                    for (int j = 0; j < NR; j++) dst[k * NR + j] = sk[j];
+                }
+            } else {
+                for (int64_t k = 0; k < kc; k++) {
+                    int64_t j = 0;
+                    for (; j < cols; j++) dst[k * NR + j] = src[k * m->ld + j];
+                    for (; j < NR; j++) dst[k * NR + j] = 0.0f;
+                }
+            }
+        } else { /* stored N x K */
+            for (int64_t j = 0; j < cols; j++) {
+                const float *src = m->data + (c0 + j) * m->ld + k0;
+                for (int64_t k = 0; k < kc; k++) dst[k * NR + j] = src[k];
+            }
+            for (int64_t j = cols; j < NR; j++)
+                for (int64_t k = 0; k < kc; k++) dst[k * NR + j] = 0.0f;
+        }
+    }
+}
+
+/* ---- the job ---- */
+
+typedef struct job {
+    const jt_gemm_f32_args *g;
+    const kinfo *ki;
+    /* Packed A, by K block: the block starting at column pc starts at apack + pc*a_rows (a_rows = M
+     * rounded up to mr), and holds its strips one after another, strip s at + s*mr*kc, laid out
+     * [k][i]. A tile's A block is one contiguous run (no cache-set aliasing for power-of-two K). */
+    float *apack;
+    int64_t a_rows;
+    int64_t a_strips, a_strips_per_task;
+    int64_t kcb;            /* K block */
+    int64_t mct, nct;       /* tile size */
+    int64_t mtiles, ntiles;
+    jt_gemm_f32_matrix bmat; /* when B is a plain matrix */
+} job;
+
+static void pack_a_task(void *arg, int64_t t) {
+    const job *j = arg;
+    const int mr = j->ki->mr;
+    const int64_t K = j->g->K;
+    const int64_t s1 = imin(j->a_strips, (t + 1) * j->a_strips_per_task);
+    for (int64_t s = t * j->a_strips_per_task; s < s1; s++)
+        for (int64_t pc = 0; pc < K; pc += j->kcb) {
+            const int64_t kc = imin(j->kcb, K - pc);
+            pack_a_block(j->g, mr, s * mr, pc, kc, j->apack + pc * j->a_rows + s * mr * kc);
+        }
+}
+
+/* Writes an MR x NR kernel result held in tmp (alpha 1, beta 0) into the valid rows x cols of C. */
+static void edge_store(const float *tmp, int rows, int cols, float *c, int64_t ldc,
+                       const jt_gemm_epi *e) {
+    for (int i = 0; i < rows; i++) {
+        for (int jj = 0; jj < cols; jj++) {
+            float r = e->alpha * tmp[i * NR + jj];
+            if (e->beta != 0.0f) r += e->beta * c[i * ldc + jj];
+            if (e->bias) r += e->bias[i];
+            if (e->relu && !(r > 0.0f)) r = 0.0f;
+            c[i * ldc + jj] = r;
+        }
+    }
+}
+
+static void tile_task(void *arg, int64_t t) {
+    const job *j = arg;
+    const jt_gemm_f32_args *g = j->g;
+    const int mr = j->ki->mr;
+    const jt_gemm_ukernel kern = j->ki->fn;
+    const int64_t M = g->M, N = g->N, K = g->K;
+    const int64_t mi = t / j->ntiles, nj = t % j->ntiles;
+    const int64_t m0 = mi * j->mct, m1 = imin(M, m0 + j->mct);
+    const int64_t n0 = nj * j->nct, n1 = imin(N, n0 + j->nct);
+    jt_gemm_pack_b_fn pack_b = g->pack_b ? g->pack_b : jt_gemm_f32_pack_b_matrix;
+    void *user = g->pack_b ? g->pack_b_user : (void *)&j->bmat;
+
+    _Alignas(64) float bbuf[KC_MAX * JT_GEMM_B_CHUNK];
+    _Alignas(64) float tmp[JT_GEMM_MR_MAX * NR];
+
+    for (int64_t pc = 0; pc < K; pc += j->kcb) {
+        const int64_t kc = imin(j->kcb, K - pc);
+        const bool first = pc == 0, last = pc + kc >= K;
+        jt_gemm_epi e = {g->alpha, first ? g->beta : 1.0f, NULL, last && g->relu};
+        for (int64_t nb = n0; nb < n1; nb += JT_GEMM_B_CHUNK) {
+            const int64_t nc = imin(JT_GEMM_B_CHUNK, n1 - nb);
+            pack_b(user, pc, kc, nb, nc, bbuf);
+            for (int64_t js = 0; js * NR < nc; js++) {
+                const float *bp = bbuf + js * kc * NR;
+                const int64_t col = nb + js * NR;
+                const int cols = (int)imin(NR, n1 - col);
+                for (int64_t row = m0; row < m1; row += mr) {
+                    const float *ap = j->apack + pc * j->a_rows + row * kc;
+                    const int rows = (int)imin(mr, m1 - row);
+                    float *c = g->C + row * g->ldc + col;
+                    e.bias = last && g->bias ? g->bias + row : NULL;
+                    if (rows == mr && cols == NR) {
+                        kern(kc, ap, bp, c, g->ldc, &e);
+                    } else {
+                        const jt_gemm_epi plain = {1.0f, 0.0f, NULL, 0};
+                        kern(kc, ap, bp, tmp, NR, &plain);
+                        edge_store(tmp, rows, cols, c, g->ldc, &e);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* K == 0: C = beta*C (+ bias) (ReLU). */
+static void scale_only(const jt_gemm_f32_args *g) {
+    for (int64_t i = 0; i < g->M; i++) {
+        float *c = g->C + i * g->ldc;
+        for (int64_t jj = 0; jj < g->N; jj++) {
+            float r = g->beta != 0.0f ? g->beta * c[jj] : 0.0f;
+            if (g->bias) r += g->bias[i];
+            if (g->relu && !(r > 0.0f)) r = 0.0f;
+            c[jj] = r;
+        }
+    }
+}
+
+void jt_gemm_f32_run(jt_pool *pool, const jt_gemm_f32_args *g) {
+    const int64_t M = g->M, N = g->N, K = g->K;
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0 || g->alpha == 0.0f) { /* BLAS convention: alpha == 0 does not read A or B */
+        scale_only(g);
+        return;
+    }
+    jt_gemm_kernel kid = g->kernel;
+    if (kid == JT_GEMM_KERNEL_AUTO || (unsigned)kid >= sizeof KINFO / sizeof KINFO[0] ||
+        !jt_gemm_f32_kernel_supported(kid))
+        kid = jt_gemm_f32_kernel_auto();
+    job j = {.g = g, .ki = &KINFO[kid]};
+    const int mr = j.ki->mr;
+
+    /* Blocking, from the sizes only. */
+    int64_t kcm = getenv("XKC") ? atoi(getenv("XKC")) : j.ki->kc_max;
+    const int64_t nkb = cdiv(K, kcm);
+    j.kcb = imin(rup(cdiv(K, nkb), 8), kcm);
+    int64_t mcm = getenv("XMC") ? atoi(getenv("XMC")) : j.ki->mc_max;
+    int64_t mtiles = cdiv(M, mcm);
+    const int64_t nt_max = cdiv(N, JT_GEMM_B_CHUNK);
+    if (mtiles * nt_max < TILE_TARGET)
+        mtiles = imax(mtiles, imin(cdiv(TILE_TARGET, nt_max), cdiv(M, MIN_TILE_ROWS)));
+    j.mct = rup(cdiv(M, mtiles), mr);
+    j.mtiles = cdiv(M, j.mct);
+    int64_t ntiles = imin(imax(1, cdiv(TILE_TARGET, j.mtiles)), nt_max);
+    j.nct = rup(cdiv(N, ntiles), NR);
+    j.ntiles = cdiv(N, j.nct);
+    if (!g->pack_b) j.bmat = (jt_gemm_f32_matrix){g->B, g->ldb, g->trans_b};
+
+    /* Workspace: packed A. */
+    const size_t need = jt_gemm_f32_workspace(M, N, K);
+    void *owned = NULL;
+    void *ws = g->ws;
+    if (!ws || g->ws_size < need) {
+        owned = aligned_alloc(64, (need + 63) / 64 * 64);
+        if (!owned) {
+            fprintf(stderr, "jatp: jt_gemm_f32: out of memory (%zu bytes of workspace)\n", need);
+            abort();
+        }
+        ws = owned;
+    }
+    j.apack = (float *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
+    j.a_strips = cdiv(M, mr);
+    j.a_rows = j.a_strips * mr;
+    j.a_strips_per_task = imax(1, A_PACK_CHUNK / (mr * K));
+    jt_pool_run(pool, pack_a_task, &j, cdiv(j.a_strips, j.a_strips_per_task));
+    jt_pool_run(pool, tile_task, &j, j.mtiles * j.ntiles);
+    free(owned);
+}
+
+void jt_gemm_f32_ws(jt_pool *pool, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                    float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
+                    float beta, float *C, int64_t ldc, void *ws, size_t ws_size) {
+    const jt_gemm_f32_args g = {.M = M, .N = N, .K = K, .trans_a = trans_a, .trans_b = trans_b,
+                                .alpha = alpha, .beta = beta, .A = A, .lda = lda, .B = B, .ldb = ldb,
+                                .C = C, .ldc = ldc, .ws = ws, .ws_size = ws_size};
+    jt_gemm_f32_run(pool, &g);
+}
+
+void jt_gemm_f32(jt_pool *pool, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                 float alpha, const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                 float *C, int64_t ldc) {
+    jt_gemm_f32_ws(pool, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL, 0);
+}
+
+void jt_gemm_f32_packb_ws(jt_pool *pool, int64_t M, int64_t N, int64_t K, const float *A,
+                          int64_t lda, jt_gemm_pack_b_fn pack_b, void *user, float *C, int64_t ldc,
+                          const float *bias, int relu, void *ws, size_t ws_size) {
+    const jt_gemm_f32_args g = {.M = M, .N = N, .K = K, .alpha = 1.0f, .beta = 0.0f, .A = A,
+                                .lda = lda, .pack_b = pack_b, .pack_b_user = user, .C = C,
+                                .ldc = ldc, .bias = bias, .relu = relu, .ws = ws,
+                                .ws_size = ws_size};
+    jt_gemm_f32_run(pool, &g);
+}
+
+void jt_gemm_f32_packb(jt_pool *pool, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                       jt_gemm_pack_b_fn pack_b, void *user, float *C, int64_t ldc,
+                       const float *bias, int relu) {
+    jt_gemm_f32_packb_ws(pool, M, N, K, A, lda, pack_b, user, C, ldc, bias, relu, NULL, 0);
+}

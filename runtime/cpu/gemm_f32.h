@@ -1,0 +1,126 @@
+/* Own packed single-precision GEMM (GotoBLAS/BLIS style), parallel over the context's pool.
+ *
+ *   jt_gemm_f32        C = alpha * op(A) * op(B) + beta * C, row-major, op(X) = X or X^T.
+ *   jt_gemm_f32_packb  C = A * B (+ bias per row) (ReLU), where B is never materialised: a callback
+ *                      packs K x N panels of B on demand (convolution packs straight from NCHW).
+ *
+ * M, N, K: op(A) is M x K, op(B) is K x N, C is M x N; lda/ldb/ldc are row strides in elements.
+ * beta == 0 never reads C (NaN/Inf in C do not propagate). M == 0 or N == 0: nothing happens;
+ * K == 0: C = beta * C (+ bias, ReLU).
+ *
+ * Algorithm. A is packed once into MR-row strips (the workspace), then one pool job runs tiles of C
+ * (MCt rows x NCt columns). Each tile walks K in blocks of at most KC; for each K block and each group of
+ * NR-column strips it packs that piece of B (into a stack buffer of at most KC x JT_GEMM_B_CHUNK floats,
+ * L1/L2 resident) and runs the MR x NR micro-kernel over the tile's row strips. The tile grid, the K
+ * blocks and the summation order depend only on (M, N, K) and the kernel, never on the thread count,
+ * and every element of C is written by exactly one task: results are bitwise identical for any number
+ * of threads. Not callable from inside a pool task (it runs its own pool jobs).
+ *
+ * Kernels: AVX-512 (16 rows x 16 columns, embedded broadcasts), AVX2+FMA (6 x 16) and portable C
+ * (4 x 16), picked per call with __builtin_cpu_supports (nothing is cached). On Zen 4 (AVX-512
+ * double-pumped) both SIMD kernels reach the same peak; see benchmarks/gemm_bench.c for the numbers
+ * behind the default order. All kernels share NR = JT_GEMM_NR, so B panels have one layout.
+ *
+ * Packed B panel layout (what a jt_gemm_pack_b_fn must write). For the block rows k0 .. k0+kc-1 and
+ * columns n0 .. n0+nc-1 of B, the panel holds ceil(nc / JT_GEMM_NR) strips, strip s covering columns
+ * n0 + s*NR .. n0 + s*NR + NR-1; strip s starts at panel + s*kc*NR and stores its kc rows one after
+ * another, NR floats per row:
+ *
+ *     panel[s*kc*NR + k*NR + j] = B[k0 + k][n0 + s*NR + j]     (0 <= k < kc, 0 <= j < NR)
+ *
+ * with columns past n0+nc-1 (the last strip's padding) set to 0. panel is 64-byte aligned. The driver
+ * calls the callback from pool tasks (concurrently, for disjoint or repeated (k, n) ranges, in any
+ * order), with n0 a multiple of NR and nc <= JT_GEMM_B_CHUNK; it must only read shared state. */
+#ifndef JATP_CPU_GEMM_F32_H
+#define JATP_CPU_GEMM_F32_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jatp/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define JT_GEMM_NR 16      /* panel strip width (columns of B / C per micro-kernel call) */
+#define JT_GEMM_B_CHUNK 64 /* at most this many columns per pack_b call (a multiple of NR) */
+
+typedef void (*jt_gemm_pack_b_fn)(void *user, int64_t k0, int64_t kc, int64_t n0, int64_t nc,
+                                  float *panel);
+
+/* Micro-kernel choice. AUTO = the fastest one this CPU supports (see gemm_f32.c). Forcing a kernel the
+ * CPU lacks falls back to AUTO. */
+typedef enum jt_gemm_kernel {
+    JT_GEMM_KERNEL_AUTO = 0,
+    JT_GEMM_KERNEL_C,
+    JT_GEMM_KERNEL_AVX2,
+    JT_GEMM_KERNEL_AVX512
+} jt_gemm_kernel;
+
+/* Bytes of workspace the calls below need for these sizes (packed A, plus 64 for alignment); the
+ * same for every kernel, transpose flag and thread count. */
+size_t jt_gemm_f32_workspace(int64_t M, int64_t N, int64_t K);
+
+/* With ws == NULL (or ws_size too small) these allocate the workspace per call (aligned_alloc, 64
+ * bytes) and free it before returning; abort on out-of-memory. Inside a training loop pass ws. */
+void jt_gemm_f32(jt_pool *pool, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                 float alpha, const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                 float *C, int64_t ldc);
+void jt_gemm_f32_ws(jt_pool *pool, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                    float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
+                    float beta, float *C, int64_t ldc, void *ws, size_t ws_size);
+
+/* A is M x K row-major (not transposed); bias has M entries or is NULL; relu != 0 clamps at 0 after
+ * the bias. alpha = 1, beta = 0 (C is not read). */
+void jt_gemm_f32_packb(jt_pool *pool, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                       jt_gemm_pack_b_fn pack_b, void *user, float *C, int64_t ldc,
+                       const float *bias, int relu);
+void jt_gemm_f32_packb_ws(jt_pool *pool, int64_t M, int64_t N, int64_t K, const float *A,
+                          int64_t lda, jt_gemm_pack_b_fn pack_b, void *user, float *C, int64_t ldc,
+                          const float *bias, int relu, void *ws, size_t ws_size);
+
+/* Everything at once (used by the wrappers above, tests and the benchmark). Exactly one of B and
+ * pack_b is non-NULL; trans_b applies to B only. */
+typedef struct jt_gemm_f32_args {
+    int64_t M, N, K;
+    bool trans_a, trans_b;
+    float alpha, beta;
+    const float *A;
+    int64_t lda;
+    const float *B;
+    int64_t ldb;
+    jt_gemm_pack_b_fn pack_b;
+    void *pack_b_user;
+    float *C;
+    int64_t ldc;
+    const float *bias; /* per row of C, or NULL */
+    int relu;
+    void *ws; /* jt_gemm_f32_workspace(M, N, K) bytes, or NULL: allocated per call */
+    size_t ws_size;
+    jt_gemm_kernel kernel;
+} jt_gemm_f32_args;
+void jt_gemm_f32_run(jt_pool *pool, const jt_gemm_f32_args *args);
+
+/* Reference packer from a plain row-major B (K x N, row stride ldb; trans_b: B is stored N x K):
+ * writes the panel for rows k0..k0+kc-1, columns n0..n0+nc-1 in the layout above. `user` must point
+ * to a jt_gemm_f32_matrix. */
+typedef struct jt_gemm_f32_matrix {
+    const float *data;
+    int64_t ld;
+    bool trans;
+} jt_gemm_f32_matrix;
+void jt_gemm_f32_pack_b_matrix(void *user, int64_t k0, int64_t kc, int64_t n0, int64_t nc,
+                               float *panel);
+
+/* The kernel AUTO resolves to on this CPU, and a name for it ("avx512 16x16", "avx2 6x16", "c 4x16"). */
+jt_gemm_kernel jt_gemm_f32_kernel_auto(void);
+const char *jt_gemm_f32_kernel_name(jt_gemm_kernel k);
+/* Whether this CPU can run the kernel. */
+bool jt_gemm_f32_kernel_supported(jt_gemm_kernel k);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
