@@ -28,8 +28,8 @@ typedef struct kinfo {
 static const kinfo KINFO[] = {
     [JT_GEMM_KERNEL_AUTO] = {NULL, 0, 0, 0, "auto"},
     [JT_GEMM_KERNEL_C] = {jt_gemm_ukernel_c, JT_GEMM_MR_C, 256, 128, "c 4x16"},
-    [JT_GEMM_KERNEL_AVX2] = {jt_gemm_ukernel_avx2, JT_GEMM_MR_AVX2, 256, 264, "avx2 6x16"},
-    [JT_GEMM_KERNEL_AVX512] = {jt_gemm_ukernel_avx512, JT_GEMM_MR_AVX512, 256, 256, "avx512 16x16"},
+    [JT_GEMM_KERNEL_AVX2] = {jt_gemm_ukernel_avx2, JT_GEMM_MR_AVX2, 256, 528, "avx2 6x16"},
+    [JT_GEMM_KERNEL_AVX512] = {jt_gemm_ukernel_avx512, JT_GEMM_MR_AVX512, 256, 512, "avx512 16x16"},
 };
 
 bool jt_gemm_f32_kernel_supported(jt_gemm_kernel k) {
@@ -108,32 +108,36 @@ static void pack_a_block(const jt_gemm_f32_args *g, int mr, int64_t i0, int64_t 
 void jt_gemm_f32_pack_b_matrix(void *user, int64_t k0, int64_t kc, int64_t n0, int64_t nc,
                                float *panel) {
     const jt_gemm_f32_matrix *m = user;
+    const int64_t full = nc / NR, rem = nc - full * NR;
+    if (!m->trans) {
+        /* Row by row (the source is read sequentially), each row spread over the strips. */
+        for (int64_t k = 0; k < kc; k++) {
+            const float *src = m->data + (k0 + k) * m->ld + n0;
+            const float *ahead = src + 6 * m->ld;
+            for (int64_t s = 0; s < full + (rem > 0); s++) __builtin_prefetch(ahead + s * NR);
+            for (int64_t s = 0; s < full; s++) {
+                float *d = panel + s * kc * NR + k * NR;
+                for (int j = 0; j < NR; j++) d[j] = src[s * NR + j];
+            }
+            if (rem) {
+                float *d = panel + full * kc * NR + k * NR;
+                int64_t j = 0;
+                for (; j < rem; j++) d[j] = src[full * NR + j];
+                for (; j < NR; j++) d[j] = 0.0f;
+            }
+        }
+        return;
+    }
+    /* Stored N x K: column j of the panel is a contiguous row of the source. */
     for (int64_t s = 0; s * NR < nc; s++) {
         float *dst = panel + s * kc * NR;
         const int64_t c0 = n0 + s * NR, cols = imin(NR, nc - s * NR);
-        if (!m->trans) {
-            const float *src = m->data + k0 * m->ld + c0;
-            if (cols == NR) {
-                for (int64_t k = 0; k < kc; k++) {
-                    const float *sk = src + k * m->ld;
-                    __builtin_prefetch(sk + 8 * m->ld);
-                    for (int j = 0; j < NR; j++) dst[k * NR + j] = sk[j];
-                }
-            } else {
-                for (int64_t k = 0; k < kc; k++) {
-                    int64_t j = 0;
-                    for (; j < cols; j++) dst[k * NR + j] = src[k * m->ld + j];
-                    for (; j < NR; j++) dst[k * NR + j] = 0.0f;
-                }
-            }
-        } else { /* stored N x K */
-            for (int64_t j = 0; j < cols; j++) {
-                const float *src = m->data + (c0 + j) * m->ld + k0;
-                for (int64_t k = 0; k < kc; k++) dst[k * NR + j] = src[k];
-            }
-            for (int64_t j = cols; j < NR; j++)
-                for (int64_t k = 0; k < kc; k++) dst[k * NR + j] = 0.0f;
+        for (int64_t j = 0; j < cols; j++) {
+            const float *src = m->data + (c0 + j) * m->ld + k0;
+            for (int64_t k = 0; k < kc; k++) dst[k * NR + j] = src[k];
         }
+        for (int64_t j = cols; j < NR; j++)
+            for (int64_t k = 0; k < kc; k++) dst[k * NR + j] = 0.0f;
     }
 }
 

@@ -15,6 +15,8 @@ TGT void jt_gemm_ukernel_avx512(int64_t kc, const float *a, const float *b, floa
     __m512 acc[MR];
 #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) acc[i] = _mm512_setzero_ps();
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) __builtin_prefetch(c + i * ldc, 1);
     int64_t k = 0;
     for (; k + 2 <= kc; k += 2) {
         __builtin_prefetch(b + 16 * 8);

@@ -155,7 +155,7 @@ void jt_graph_param_stats(const jt_graph *g, int64_t *count, int64_t *bytes) {
     int64_t c = 0, b = 0;
     for (int32_t i = 0; i < g->n_values; i++) {
         const jt_value *v = &g->values[i];
-        if (!(v->flags & JT_VALUE_PARAM)) continue;
+        if (!(v->flags & JT_VALUE_PARAM) || (v->flags & JT_VALUE_CONST)) continue;
         int64_t n = 1;
         for (int k = 0; k < v->rank; k++) n *= v->dims[k];
         c += n;

@@ -268,7 +268,7 @@ jt_status jt_plan_create(jt_ctx *ctx, const jt_graph *g, const jt_tensor *inputs
         if (val->flags & JT_VALUE_PARAM) {
             jt_tensor_set_shape(&p->t[v], val->dtype, val->rank, val->dims);
             p->t[v].data = val->data;
-            p->is_const[v] = p->opts.fold_params ? 1 : 0;
+            p->is_const[v] = (p->opts.fold_params || (val->flags & (JT_VALUE_CONST | JT_VALUE_FROZEN))) ? 1 : 0;
             p->stats.param_bytes += jt_tensor_nbytes(&p->t[v]);
         }
     }
