@@ -88,6 +88,26 @@ enum jt_op_flags {
     JT_OP_SHAPE_ONLY = 1u << 3
 };
 
+/* ---- reverse mode: vector-Jacobian product rules ----
+ * A rule appends jatp.grad (or standard) nodes through the builder that compute the gradients of the
+ * loss with respect to the requested inputs, given the gradients with respect to the outputs.
+ * Everything the rule needs about the forward node is copied into the args: node pointers move when
+ * nodes are added. Grad kernels overwrite (=) their outputs; fan-out sums are the autodiff's job. */
+struct jt_gb;
+typedef struct jt_vjp_args {
+    struct jt_gb *b;
+    int32_t node_id;
+    const char *name;       /* forward node name, for naming grad nodes */
+    const void *attrs;      /* forward node's parsed attributes (stable) */
+    int n_in, n_out;
+    const int32_t *in;      /* forward input value ids (-1 = omitted) */
+    const int32_t *out;     /* forward output value ids */
+    const int32_t *dy;      /* per output: gradient value id, or -1 when none flows back */
+    const bool *need;       /* per input: is its gradient wanted */
+    int32_t *dx;            /* per input: the rule writes gradient value ids here (else -1) */
+} jt_vjp_args;
+typedef jt_status (*jt_vjp_fn)(jt_vjp_args *a);
+
 /* The behaviour of an op, shared by the versions whose semantics it implements (parse can consult
  * node->op->since where versions differ in detail, e.g. Clip-6 attributes vs Clip-11 inputs). */
 typedef struct jt_op_impl {
@@ -107,6 +127,8 @@ typedef struct jt_op_impl {
     jt_kernel_fn cpu_other;
     int type_input; /* index of the input whose dtype selects the kernel; -1: output 0's dtype */
     uint32_t flags;
+    jt_vjp_fn vjp;          /* NULL: not differentiable (autodiff reports it when on a gradient path) */
+    uint32_t no_grad_mask;  /* bit i set: input i never receives a gradient (shapes, indices, axes) */
 } jt_op_impl;
 
 /* One registry entry = one line of ops/ops.def: (domain, name, since_version) -> behaviour. */

@@ -9,9 +9,10 @@
 #include "gemm_kernels.h"
 
 #define NR JT_GEMM_NR
-#define KC_MAX 384          /* largest K block any kernel uses (sizes the stack B buffer) */
+#define KC_MAX 256          /* largest K block any kernel uses (sizes the stack B buffer) */
 #define TILE_TARGET 32      /* aim for about this many tiles (load balance for any thread count) */
 #define MIN_TILE_ROWS 64    /* below this, splitting M repacks B too often */
+#define PF_ROWS 8            /* prefetch distance (rows) when packing a plain B */
 #define A_PACK_CHUNK 32768  /* floats of packed A per packing task */
 
 _Static_assert(JT_GEMM_B_CHUNK % NR == 0, "B chunk must be whole strips");
@@ -113,8 +114,10 @@ void jt_gemm_f32_pack_b_matrix(void *user, int64_t k0, int64_t kc, int64_t n0, i
         /* Row by row (the source is read sequentially), each row spread over the strips. */
         for (int64_t k = 0; k < kc; k++) {
             const float *src = m->data + (k0 + k) * m->ld + n0;
-            const float *ahead = src + 6 * m->ld;
-            for (int64_t s = 0; s < full + (rem > 0); s++) __builtin_prefetch(ahead + s * NR);
+            if (k + PF_ROWS < kc) {
+                const float *ahead = src + PF_ROWS * m->ld;
+                for (int64_t s = 0; s < full + (rem > 0); s++) __builtin_prefetch(ahead + s * NR);
+            }
             for (int64_t s = 0; s < full; s++) {
                 float *d = panel + s * kc * NR + k * NR;
                 for (int j = 0; j < NR; j++) d[j] = src[s * NR + j];
@@ -256,11 +259,9 @@ void jt_gemm_f32_run(jt_pool *pool, const jt_gemm_f32_args *g) {
     const int mr = j.ki->mr;
 
     /* Blocking, from the sizes only. */
-    int64_t kcm = getenv("XKC") ? atoi(getenv("XKC")) : j.ki->kc_max;
-    const int64_t nkb = cdiv(K, kcm);
-    j.kcb = imin(rup(cdiv(K, nkb), 8), kcm);
-    int64_t mcm = getenv("XMC") ? atoi(getenv("XMC")) : j.ki->mc_max;
-    int64_t mtiles = cdiv(M, mcm);
+    const int64_t nkb = cdiv(K, j.ki->kc_max);
+    j.kcb = imin(rup(cdiv(K, nkb), 8), j.ki->kc_max);
+    int64_t mtiles = cdiv(M, j.ki->mc_max);
     const int64_t nt_max = cdiv(N, JT_GEMM_B_CHUNK);
     if (mtiles * nt_max < TILE_TARGET)
         mtiles = imax(mtiles, imin(cdiv(TILE_TARGET, nt_max), cdiv(M, MIN_TILE_ROWS)));

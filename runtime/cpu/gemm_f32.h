@@ -45,7 +45,7 @@ extern "C" {
 #endif
 
 #define JT_GEMM_NR 16      /* panel strip width (columns of B / C per micro-kernel call) */
-#define JT_GEMM_B_CHUNK 64 /* at most this many columns per pack_b call (a multiple of NR) */
+#define JT_GEMM_B_CHUNK 128 /* at most this many columns per pack_b call (a multiple of NR) */
 
 typedef void (*jt_gemm_pack_b_fn)(void *user, int64_t k0, int64_t kc, int64_t n0, int64_t nc,
                                   float *panel);
