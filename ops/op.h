@@ -129,6 +129,8 @@ typedef struct jt_op_impl {
     uint32_t flags;
     jt_vjp_fn vjp;          /* NULL: not differentiable (autodiff reports it when on a gradient path) */
     uint32_t no_grad_mask;  /* bit i set: input i never receives a gradient (shapes, indices, axes) */
+    uint32_t const_mask;    /* bit i set: input i must be known at plan time (shape, scales, axes); a
+                             * graph input feeding it is folded when its data is given at plan time */
 } jt_op_impl;
 
 /* One registry entry = one line of ops/ops.def: (domain, name, since_version) -> behaviour. */

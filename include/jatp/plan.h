@@ -16,8 +16,9 @@ typedef struct jt_plan jt_plan;
 typedef struct jt_plan_options {
     int fold_params;   /* treat initializers as constants for folding (inference); default 1 */
     int keep_all;      /* keep every intermediate value alive (debugging, taps); default 0 */
-    /* Integer graph inputs whose data is given to jt_plan_create are treated as constants (axes,
-     * shapes, pads fed as inputs); every run must then pass the same values. Default 1. */
+    /* Graph inputs whose data is given to jt_plan_create are treated as constants when they are
+     * integers (axes, shapes, pads fed as inputs) or feed an input that must be known at plan time
+     * (Resize scales); every run must then pass the same values. Default 1. */
     int fold_int_inputs;
 } jt_plan_options;
 

@@ -6,6 +6,7 @@
 
 #include "elementwise_math.h"
 #include "ew_common.h"
+#include "ew_grad.h"
 
 #define EW_TMPL "binary_tmpl.h"
 #include "ew_foreach_type.h"
@@ -126,7 +127,7 @@ static void variadic_cost(const jt_kernel_args *a, double *flops, double *bytes)
         .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,                                      \
         .infer = arith_infer, .cost = ew_cost_1,                                                   \
         .cpu_f32 = kern, .cpu_f64 = kern, .cpu_other = kern,                                       \
-        .type_input = 0, .flags = JT_OP_INPLACE_OK,                                                \
+        .type_input = 0, .flags = JT_OP_INPLACE_OK, .vjp = jt_vjp_##name,                          \
     };                                                                                             \
     const jt_op_impl jt_impl_##name##_v6 = {                                                       \
         .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,                                      \

@@ -3,6 +3,7 @@
  * loops split in fixed chunks; in-place safe. */
 #include "elementwise_math.h"
 #include "ew_common.h"
+#include "ew_grad.h"
 
 #define EW_TMPL "unary_tmpl.h"
 #include "ew_foreach_type.h"
@@ -71,7 +72,7 @@ static void cost_transcendental(const jt_kernel_args *a, double *flops, double *
     ew_cost_per_elem(a, 4.0, flops, bytes); /* exp/log/tanh: counted as ~4 flops */
 }
 
-#define UN_OP(name, OP, parse_fn, asize, cost_fn)                                                  \
+#define UN_OP_VJP(name, OP, parse_fn, asize, cost_fn, vjp_fn)                                                  \
     static jt_status name##_infer(const jt_infer_args *a) { return un_infer(a, OP); }              \
     static jt_status name##_kernel(const jt_kernel_args *a) { return un_run(a, OP); }              \
     const jt_op_impl jt_impl_##name = {                                                            \
@@ -79,10 +80,11 @@ static void cost_transcendental(const jt_kernel_args *a, double *flops, double *
         .attr_size = asize, .parse = parse_fn,                                                     \
         .infer = name##_infer, .cost = cost_fn,                                                    \
         .cpu_f32 = name##_kernel, .cpu_f64 = name##_kernel, .cpu_other = name##_kernel,            \
-        .type_input = 0, .flags = JT_OP_INPLACE_OK,                                                \
+        .type_input = 0, .flags = JT_OP_INPLACE_OK, .vjp = vjp_fn,                                 \
     };
+#define UN_OP(name, OP, parse_fn, asize, cost_fn) UN_OP_VJP(name, OP, parse_fn, asize, cost_fn, NULL)
 
-UN_OP(relu, U_RELU, NULL, 0, ew_cost_1)
+UN_OP_VJP(relu, U_RELU, NULL, 0, ew_cost_1, jt_vjp_relu)
 UN_OP(leakyrelu, U_LEAKY, leaky_parse, sizeof(alpha_attrs), ew_cost_1)
 UN_OP(sigmoid, U_SIGMOID, NULL, 0, cost_transcendental)
 UN_OP(tanh, U_TANH, NULL, 0, cost_transcendental)

@@ -77,4 +77,5 @@ const jt_op_impl jt_impl_resize = {
     .workspace = jt_resize_workspace,
     .cpu_f32 = jt_resize_kernel, .cpu_f64 = jt_resize_kernel, .cpu_other = jt_resize_kernel,
     .type_input = 0,
+    .const_mask = 0xEu, .no_grad_mask = 0xEu,
 };

@@ -344,14 +344,33 @@ typedef struct {
     double ext_val;
 } pass_job;
 
+/* Rows are (outer index, output position) pairs of `inner` contiguous elements; when inner == 1 (the
+ * last axis) a task row is a whole outer line instead. */
 #define DEF_PASS(NAME, TYPE)                                                                       \
     static void NAME(void *arg, int64_t t) {                                                       \
         const pass_job *j = arg;                                                                   \
-        int64_t rows = j->outer * j->n_out, r0 = t * j->rows_per_task, r1 = r0 + j->rows_per_task; \
-        if (r1 > rows) r1 = rows;                                                                  \
         const TYPE *src = j->src;                                                                  \
         TYPE *dst = j->dst;                                                                        \
         int64_t inner = j->inner;                                                                  \
+        int T = j->T;                                                                              \
+        if (inner == 1) {                                                                          \
+            int64_t l0 = t * j->rows_per_task, l1 = l0 + j->rows_per_task;                         \
+            if (l1 > j->outer) l1 = j->outer;                                                      \
+            for (int64_t l = l0; l < l1; l++) {                                                    \
+                const TYPE *s = src + l * j->n_in;                                                 \
+                TYPE *d = dst + l * j->n_out;                                                      \
+                for (int64_t o = 0; o < j->n_out; o++) {                                           \
+                    const int64_t *ix = j->tab->idx + o * T;                                       \
+                    const double *w = j->tab->w + o * T;                                           \
+                    TYPE acc = 0;                                                                  \
+                    for (int k = 0; k < T; k++) acc += (TYPE)w[k] * s[ix[k]];                      \
+                    d[o] = j->tab->ext[o] ? (TYPE)j->ext_val : acc;                                \
+                }                                                                                  \
+            }                                                                                      \
+            return;                                                                                \
+        }                                                                                          \
+        int64_t rows = j->outer * j->n_out, r0 = t * j->rows_per_task, r1 = r0 + j->rows_per_task; \
+        if (r1 > rows) r1 = rows;                                                                  \
         for (int64_t row = r0; row < r1; row++) {                                                  \
             int64_t oi = row / j->n_out, o = row % j->n_out;                                       \
             TYPE *d = dst + row * inner;                                                           \
@@ -359,19 +378,13 @@ typedef struct {
                 for (int64_t i = 0; i < inner; i++) d[i] = (TYPE)j->ext_val;                       \
                 continue;                                                                          \
             }                                                                                      \
-            const int64_t *ix = j->tab->idx + o * j->T;                                            \
-            const double *w = j->tab->w + o * j->T;                                                \
+            const int64_t *ix = j->tab->idx + o * T;                                               \
+            const double *w = j->tab->w + o * T;                                                   \
             const TYPE *base = src + oi * j->n_in * inner;                                         \
-            if (inner == 1) {                                                                      \
-                TYPE acc = 0;                                                                      \
-                for (int k = 0; k < j->T; k++) acc += (TYPE)w[k] * base[ix[k]];                    \
-                d[0] = acc;                                                                        \
-                continue;                                                                          \
-            }                                                                                      \
             const TYPE *s0 = base + ix[0] * inner;                                                 \
             TYPE w0 = (TYPE)w[0];                                                                  \
             for (int64_t i = 0; i < inner; i++) d[i] = w0 * s0[i];                                 \
-            for (int k = 1; k < j->T; k++) {                                                       \
+            for (int k = 1; k < T; k++) {                                                          \
                 const TYPE *sk = base + ix[k] * inner;                                             \
                 TYPE wk = (TYPE)w[k];                                                              \
                 if (wk == 0) continue;                                                             \
@@ -436,8 +449,12 @@ jt_status jt_resize_kernel(const jt_kernel_args *a) {
                       .T = T, .tab = &tab[d], .ext_val = p->extrapolation};
         for (int q = 0; q < d; q++) j.outer *= cur[q];
         for (int q = d + 1; q < r; q++) j.inner *= cur[q];
-        j.rows_per_task = TASK_ELEMS / j.inner > 0 ? TASK_ELEMS / j.inner : 1;
-        int64_t rows = j.outer * j.n_out;
+        int64_t rows = j.outer * j.n_out, row_elems = j.inner;
+        if (j.inner == 1) { /* task rows are whole lines */
+            rows = j.outer;
+            row_elems = j.n_out;
+        }
+        j.rows_per_task = TASK_ELEMS / row_elems > 0 ? TASK_ELEMS / row_elems : 1;
         jt_pool_run(a->pool, x->dtype == JT_F32 ? pass_f32 : pass_f64, &j,
                     (rows + j.rows_per_task - 1) / j.rows_per_task);
         cur[d] = geo.out[d];

@@ -1,9 +1,10 @@
-/* Dropout (6, 7, 10, 12, 13) in a forward-only engine: inference mode, Y = X (a zero-copy view,
- * JT_OP_ALIAS) and the optional mask output all true (dtype T before opset 10, bool after). Dropout-6's
- * is_test attribute is accepted and ignored (inference, as other runtimes do). From opset 12 the
- * training_mode input may be true only with ratio 0; otherwise infer (when both are constant) or the
- * kernel (when they are graph inputs) fails. The kernel must run even when Y aliases X: it checks the
- * mode and writes the mask. */
+/* Dropout (6, 7, 10, 12, 13) in a forward-only engine: inference mode, Y = X and the optional mask
+ * output all true (dtype T before opset 10, bool after). Dropout-6's is_test attribute is accepted and
+ * ignored (inference, as other runtimes do). From opset 12 the training_mode input may be true only with
+ * ratio 0; otherwise infer (when both are constant) or the kernel (when they are graph inputs) fails.
+ * Not flagged JT_OP_ALIAS: the executor skips the kernels of alias nodes, and this kernel must run to
+ * check the mode and write the mask; Y is copied (exporters drop Dropout from inference graphs anyway).
+ * Flag it JT_OP_ALIAS once alias nodes still call their kernel (jt_copy_kernel skips equal buffers). */
 #include <string.h>
 
 #include "shape_util.h"
@@ -70,5 +71,4 @@ const jt_op_impl jt_impl_dropout = {
     .infer = dropout_infer,
     .cpu_f32 = dropout_kernel, .cpu_f64 = dropout_kernel, .cpu_other = dropout_kernel,
     .type_input = 0,
-    .flags = JT_OP_ALIAS,
 };

@@ -49,10 +49,12 @@ static int32_t finalize(ad *a, int32_t v) {
     return sum;
 }
 
-jt_status jt_build_backward(jt_ctx *ctx, jt_graph *g, int32_t loss, int32_t seed, const int32_t *wrt, int n_wrt,
-                            int32_t *grads) {
+jt_status jt_build_backward(jt_ctx *ctx, jt_graph *g, const int32_t *loss, const int32_t *seed, int n_loss,
+                            const int32_t *wrt, int n_wrt, int32_t *grads) {
     int32_t nv = g->n_values, nn = g->n_nodes;
-    if (loss < 0 || loss >= nv) return jt_fail(ctx, JT_ERR_ARG, "%s: autodiff: invalid loss value id %d", g->source, loss);
+    for (int j = 0; j < n_loss; j++)
+        if (loss[j] < 0 || loss[j] >= nv)
+            return jt_fail(ctx, JT_ERR_ARG, "%s: autodiff: invalid loss value id %d", g->source, loss[j]);
     for (int i = 0; i < n_wrt; i++)
         if (wrt[i] < 0 || wrt[i] >= nv)
             return jt_fail(ctx, JT_ERR_ARG, "%s: autodiff: invalid wrt value id %d", g->source, wrt[i]);
@@ -76,7 +78,7 @@ jt_status jt_build_backward(jt_ctx *ctx, jt_graph *g, int32_t loss, int32_t seed
             for (int i = 0; i < n->n_out; i++)
                 if (n->out[i] >= 0) fwd[n->out[i]] = 1;
     }
-    bwd[loss] = 1;
+    for (int j = 0; j < n_loss; j++) bwd[loss[j]] = 1;
     for (int32_t k = nn - 1; k >= 0; k--) {
         const jt_node *n = &g->nodes[k];
         int any = 0;
@@ -109,11 +111,14 @@ jt_status jt_build_backward(jt_ctx *ctx, jt_graph *g, int32_t loss, int32_t seed
         goto done;
     }
     jt_gb_init(&a.b, ctx, g, g->opset_onnx > 0 ? g->opset_onnx : 17);
-    if (seed < 0) {
-        int32_t in1[1] = {loss};
-        seed = jt_gb_op(&a.b, "OnesLike", "jatp.grad", NULL, in1, 1);
+    for (int j = 0; j < n_loss && st == JT_OK; j++) {
+        int32_t s = seed ? seed[j] : -1;
+        if (s < 0) {
+            int32_t in1[1] = {loss[j]};
+            s = jt_gb_op(&a.b, "OnesLike", "jatp.grad", NULL, in1, 1);
+        }
+        if (s >= 0) st = add_contrib(&a, loss[j], s);
     }
-    if (seed >= 0) st = add_contrib(&a, loss, seed);
     for (int32_t k = nn - 1; k >= 0 && st == JT_OK && jt_gb_status(&a.b) == JT_OK; k--) {
         /* copy what the rule needs: g->nodes moves as nodes are appended */
         jt_node n = g->nodes[k];

@@ -12,6 +12,8 @@
 #define KC_MAX 256          /* largest K block any kernel uses (sizes the stack B buffer) */
 #define TILE_TARGET 32      /* aim for about this many tiles (load balance for any thread count) */
 #define MIN_TILE_ROWS 64    /* below this, splitting M repacks B too often */
+#define FUSED_N_MAX 256     /* N up to this: pack A inside the tiles (each A block is used by one tile) */
+#define FUSED_MC 64         /* rows of a tile in that mode (its A block lives on the stack) */
 #define PF_ROWS 8            /* prefetch distance (rows) when packing a plain B */
 #define A_PACK_CHUNK 32768  /* floats of packed A per packing task */
 
@@ -23,6 +25,8 @@ typedef struct kinfo {
     int kc_max; /* B strip kc x NR stays in L1 */
     int mc_max; /* A block mc x kc stays in L2 */
     const char *name;
+    /* Optional fast packer for a full strip of a non-transposed A (dst[k*mr + i] = a[i*lda + k]). */
+    void (*pack_a_full)(const float *a, int64_t lda, int64_t kc, float *dst);
 } kinfo;
 
 /* Indexed by jt_gemm_kernel. */
@@ -30,7 +34,8 @@ static const kinfo KINFO[] = {
     [JT_GEMM_KERNEL_AUTO] = {NULL, 0, 0, 0, "auto"},
     [JT_GEMM_KERNEL_C] = {jt_gemm_ukernel_c, JT_GEMM_MR_C, 256, 128, "c 4x16"},
     [JT_GEMM_KERNEL_AVX2] = {jt_gemm_ukernel_avx2, JT_GEMM_MR_AVX2, 256, 528, "avx2 6x16"},
-    [JT_GEMM_KERNEL_AVX512] = {jt_gemm_ukernel_avx512, JT_GEMM_MR_AVX512, 256, 512, "avx512 16x16"},
+    [JT_GEMM_KERNEL_AVX512] = {jt_gemm_ukernel_avx512, JT_GEMM_MR_AVX512, 256, 512, "avx512 16x16",
+                               jt_gemm_pack_a16_avx512},
 };
 
 bool jt_gemm_f32_kernel_supported(jt_gemm_kernel k) {
@@ -79,10 +84,13 @@ static int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }
 
 /* Rows i0 .. i0+mr-1 of op(A), columns k0 .. k0+kc-1: dst[k*mr + i] = op(A)[i0 + i][k0 + k], rows
  * >= M zero. */
-static void pack_a_block(const jt_gemm_f32_args *g, int mr, int64_t i0, int64_t k0, int64_t kc,
-                         float *dst) {
+static void pack_a_block(const jt_gemm_f32_args *g, const kinfo *ki, int64_t i0, int64_t k0,
+                         int64_t kc, float *dst) {
+    const int mr = ki->mr;
     const int64_t rows = imin(mr, g->M - i0);
-    if (!g->trans_a) {
+    if (!g->trans_a && rows == mr && ki->pack_a_full) {
+        ki->pack_a_full(g->A + i0 * g->lda + k0, g->lda, kc, dst);
+    } else if (!g->trans_a) {
         const float *src[JT_GEMM_MR_MAX];
         for (int64_t i = 0; i < rows; i++) src[i] = g->A + (i0 + i) * g->lda + k0;
         if (rows == mr) {
@@ -118,10 +126,8 @@ void jt_gemm_f32_pack_b_matrix(void *user, int64_t k0, int64_t kc, int64_t n0, i
                 const float *ahead = src + PF_ROWS * m->ld;
                 for (int64_t s = 0; s < full + (rem > 0); s++) __builtin_prefetch(ahead + s * NR);
             }
-            for (int64_t s = 0; s < full; s++) {
-                float *d = panel + s * kc * NR + k * NR;
-                for (int j = 0; j < NR; j++) d[j] = src[s * NR + j];
-            }
+            for (int64_t s = 0; s < full; s++)
+                memcpy(panel + s * kc * NR + k * NR, src + s * NR, NR * sizeof(float));
             if (rem) {
                 float *d = panel + full * kc * NR + k * NR;
                 int64_t j = 0;
@@ -158,6 +164,7 @@ typedef struct job {
     int64_t kcb;            /* K block */
     int64_t mct, nct;       /* tile size */
     int64_t mtiles, ntiles;
+    bool fused_a; /* tiles pack their own A block per K block (small N) instead of apack */
     jt_gemm_f32_matrix bmat; /* when B is a plain matrix */
 } job;
 
@@ -169,22 +176,29 @@ static void pack_a_task(void *arg, int64_t t) {
     for (int64_t s = t * j->a_strips_per_task; s < s1; s++)
         for (int64_t pc = 0; pc < K; pc += j->kcb) {
             const int64_t kc = imin(j->kcb, K - pc);
-            pack_a_block(j->g, mr, s * mr, pc, kc, j->apack + pc * j->a_rows + s * mr * kc);
+            pack_a_block(j->g, j->ki, s * mr, pc, kc, j->apack + pc * j->a_rows + s * mr * kc);
         }
 }
 
-/* Writes an MR x NR kernel result held in tmp (alpha 1, beta 0) into the valid rows x cols of C. */
+/* Writes an MR x NR kernel result held in tmp (alpha 1, beta 0) into the valid rows x cols of C; column
+ * jj of the block is at c + coff[jj]. */
 static void edge_store(const float *tmp, int rows, int cols, float *c, int64_t ldc,
-                       const jt_gemm_epi *e) {
+                       const int64_t *coff, const jt_gemm_epi *e) {
     for (int i = 0; i < rows; i++) {
         for (int jj = 0; jj < cols; jj++) {
+            float *cp = c + i * ldc + coff[jj];
             float r = e->alpha * tmp[i * NR + jj];
-            if (e->beta != 0.0f) r += e->beta * c[i * ldc + jj];
+            if (e->beta != 0.0f) r += e->beta * *cp;
             if (e->bias) r += e->bias[i];
             if (e->relu && !(r > 0.0f)) r = 0.0f;
-            c[i * ldc + jj] = r;
+            *cp = r;
         }
     }
+}
+
+/* Offset of column n of C from the start of its row. */
+static int64_t col_off(const jt_gemm_f32_args *g, int64_t n) {
+    return g->c_group_cols > 0 ? n / g->c_group_cols * g->c_group_stride + n % g->c_group_cols : n;
 }
 
 static void tile_task(void *arg, int64_t t) {
@@ -199,11 +213,19 @@ static void tile_task(void *arg, int64_t t) {
     jt_gemm_pack_b_fn pack_b = g->pack_b ? g->pack_b : jt_gemm_f32_pack_b_matrix;
     void *user = g->pack_b ? g->pack_b_user : (void *)&j->bmat;
 
+    /* About 200 KB of stack: the pool's threads have the default (8 MB) stacks. */
     _Alignas(64) float bbuf[KC_MAX * JT_GEMM_B_CHUNK];
+    _Alignas(64) float abuf[j->fused_a ? KC_MAX * FUSED_MC : 1];
     _Alignas(64) float tmp[JT_GEMM_MR_MAX * NR];
 
     for (int64_t pc = 0; pc < K; pc += j->kcb) {
         const int64_t kc = imin(j->kcb, K - pc);
+        const float *ablock = j->apack + pc * j->a_rows + m0 * kc;
+        if (j->fused_a) {
+            for (int64_t row = m0; row < m1; row += mr)
+                pack_a_block(g, j->ki, row, pc, kc, abuf + (row - m0) * kc);
+            ablock = abuf;
+        }
         const bool first = pc == 0, last = pc + kc >= K;
         jt_gemm_epi e = {g->alpha, first ? g->beta : 1.0f, NULL, last && g->relu};
         for (int64_t nb = n0; nb < n1; nb += JT_GEMM_B_CHUNK) {
@@ -213,17 +235,25 @@ static void tile_task(void *arg, int64_t t) {
                 const float *bp = bbuf + js * kc * NR;
                 const int64_t col = nb + js * NR;
                 const int cols = (int)imin(NR, n1 - col);
+                /* Contiguous in C unless it straddles a column group (or is the edge). */
+                const int64_t c0 = col_off(g, col);
+                bool contiguous = cols == NR;
+                int64_t coff[NR];
+                for (int jj = 0; jj < cols; jj++) {
+                    coff[jj] = col_off(g, col + jj) - c0;
+                    contiguous = contiguous && coff[jj] == jj;
+                }
                 for (int64_t row = m0; row < m1; row += mr) {
-                    const float *ap = j->apack + pc * j->a_rows + row * kc;
+                    const float *ap = ablock + (row - m0) * kc;
                     const int rows = (int)imin(mr, m1 - row);
-                    float *c = g->C + row * g->ldc + col;
+                    float *c = g->C + row * g->ldc + c0;
                     e.bias = last && g->bias ? g->bias + row : NULL;
-                    if (rows == mr && cols == NR) {
+                    if (rows == mr && contiguous) {
                         kern(kc, ap, bp, c, g->ldc, &e);
                     } else {
                         const jt_gemm_epi plain = {1.0f, 0.0f, NULL, 0};
                         kern(kc, ap, bp, tmp, NR, &plain);
-                        edge_store(tmp, rows, cols, c, g->ldc, &e);
+                        edge_store(tmp, rows, cols, c, g->ldc, coff, &e);
                     }
                 }
             }
@@ -236,10 +266,11 @@ static void scale_only(const jt_gemm_f32_args *g) {
     for (int64_t i = 0; i < g->M; i++) {
         float *c = g->C + i * g->ldc;
         for (int64_t jj = 0; jj < g->N; jj++) {
-            float r = g->beta != 0.0f ? g->beta * c[jj] : 0.0f;
+            float *cp = c + col_off(g, jj);
+            float r = g->beta != 0.0f ? g->beta * *cp : 0.0f;
             if (g->bias) r += g->bias[i];
             if (g->relu && !(r > 0.0f)) r = 0.0f;
-            c[jj] = r;
+            *cp = r;
         }
     }
 }
@@ -261,7 +292,9 @@ void jt_gemm_f32_run(jt_pool *pool, const jt_gemm_f32_args *g) {
     /* Blocking, from the sizes only. */
     const int64_t nkb = cdiv(K, j.ki->kc_max);
     j.kcb = imin(rup(cdiv(K, nkb), 8), j.ki->kc_max);
-    int64_t mtiles = cdiv(M, j.ki->mc_max);
+    j.fused_a = N <= FUSED_N_MAX;
+    const int64_t mc_max = j.fused_a ? FUSED_MC / mr * mr : j.ki->mc_max;
+    int64_t mtiles = cdiv(M, mc_max);
     const int64_t nt_max = cdiv(N, JT_GEMM_B_CHUNK);
     if (mtiles * nt_max < TILE_TARGET)
         mtiles = imax(mtiles, imin(cdiv(TILE_TARGET, nt_max), cdiv(M, MIN_TILE_ROWS)));
@@ -288,7 +321,7 @@ void jt_gemm_f32_run(jt_pool *pool, const jt_gemm_f32_args *g) {
     j.a_strips = cdiv(M, mr);
     j.a_rows = j.a_strips * mr;
     j.a_strips_per_task = imax(1, A_PACK_CHUNK / (mr * K));
-    jt_pool_run(pool, pack_a_task, &j, cdiv(j.a_strips, j.a_strips_per_task));
+    if (!j.fused_a) jt_pool_run(pool, pack_a_task, &j, cdiv(j.a_strips, j.a_strips_per_task));
     jt_pool_run(pool, tile_task, &j, j.mtiles * j.ntiles);
     free(owned);
 }

@@ -95,6 +95,11 @@ typedef struct jt_gemm_f32_args {
     void *pack_b_user;
     float *C;
     int64_t ldc;
+    /* Column groups (batched convolution writing NCHW directly): with c_group_cols > 0, column n of C
+     * lives at C + row*ldc + (n / c_group_cols) * c_group_stride + n % c_group_cols. E.g. N = batch*HW
+     * with c_group_cols = HW, c_group_stride = M*HW, ldc = HW. 0: plain rows. Blocks of NR columns
+     * that straddle a group take a slower scalar store, so keep c_group_cols a multiple of NR. */
+    int64_t c_group_cols, c_group_stride;
     const float *bias; /* per row of C, or NULL */
     int relu;
     void *ws; /* jt_gemm_f32_workspace(M, N, K) bytes, or NULL: allocated per call */

@@ -33,4 +33,7 @@ void jt_gemm_ukernel_avx2(int64_t kc, const float *a, const float *b, float *c, 
 void jt_gemm_ukernel_avx512(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
                             const jt_gemm_epi *e);
 
+/* dst[k*16 + i] = a[i*lda + k] for 16 rows, k < kc (dst 64-byte aligned). */
+void jt_gemm_pack_a16_avx512(const float *a, int64_t lda, int64_t kc, float *dst);
+
 #endif

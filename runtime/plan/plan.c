@@ -30,6 +30,16 @@ static jt_status own(jt_plan *p, size_t bytes, void **out) {
     return JT_OK;
 }
 
+/* Does graph input v feed an input slot that must be known at plan time (Resize scales, ...)? */
+static int feeds_const_slot(const jt_graph *g, int32_t v) {
+    for (int32_t k = 0; k < g->n_nodes; k++) {
+        const jt_node *n = &g->nodes[k];
+        for (int i = 0; i < n->n_in && i < 32; i++)
+            if (n->in[i] == v && ((n->op->impl->const_mask >> i) & 1)) return 1;
+    }
+    return 0;
+}
+
 static jt_status bind_inputs(jt_plan *p, const jt_tensor *inputs, int n_inputs) {
     const jt_graph *g = p->g;
     if (n_inputs != g->n_inputs)
@@ -66,7 +76,8 @@ static jt_status bind_inputs(jt_plan *p, const jt_tensor *inputs, int n_inputs) 
         jt_tensor *t = &p->t[g->inputs[i]];
         jt_tensor_set_shape(t, x->dtype, x->rank, x->dims);
         t->data = NULL;
-        if (p->opts.fold_int_inputs && x->data && (x->dtype == JT_I64 || x->dtype == JT_I32)) {
+        if (p->opts.fold_int_inputs && x->data &&
+            (x->dtype == JT_I64 || x->dtype == JT_I32 || feeds_const_slot(g, g->inputs[i]))) {
             void *mem = NULL;
             JT_TRY(own(p, jt_tensor_nbytes(x), &mem));
             memcpy(mem, x->data, jt_tensor_nbytes(x));

@@ -236,6 +236,52 @@ static void test_packb(jt_pool *pool, jt_gemm_kernel kern) {
     jt_test_ok(name);
 }
 
+/* Column groups: C written as [group][M][g] (batched conv into NCHW), compared after gathering. */
+static void test_groups(jt_pool *pool, jt_gemm_kernel kern) {
+    char name[96], why[512];
+    jt_test_fmt(name, sizeof name, "gemm %s column groups (NCHW)", jt_gemm_f32_kernel_name(kern));
+    static const int64_t cases[][4] = {{20, 48, 3, 300}, {64, 64, 4, 576}, {7, 20, 5, 33},
+                                       {33, 16, 9, 17}, {16, 784, 2, 144}};
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        const int64_t M = cases[t][0], gcols = cases[t][1], ng = cases[t][2], K = cases[t][3];
+        problem p;
+        problem_init(&p, M, gcols * ng, K, false, false, 0, 1.0f, 0.0f);
+        p.relu = (int)(t & 1);
+        p.bias = falloc(M);
+        fill(p.bias, M);
+        const int64_t gstride = M * gcols + 7;
+        float *out = falloc(ng * gstride);
+        for (int64_t i = 0; i < ng * gstride; i++) out[i] = 777.0f;
+        cb_user u;
+        u.m = (jt_gemm_f32_matrix){p.B, p.ldb, false};
+        u.K = K, u.N = p.N, u.bad = 0;
+        const jt_gemm_f32_args g = {.M = M, .N = p.N, .K = K, .alpha = 1.0f, .A = p.A,
+                                    .lda = p.lda, .pack_b = cb_pack, .pack_b_user = &u, .C = out,
+                                    .ldc = gcols, .c_group_cols = gcols, .c_group_stride = gstride,
+                                    .bias = p.bias, .relu = p.relu, .kernel = kern};
+        jt_gemm_f32_run(pool, &g);
+        int ok = 1;
+        for (int64_t b = 0; b < ng && ok; b++) {
+            for (int64_t i = 0; i < 7; i++)
+                if (out[b * gstride + M * gcols + i] != 777.0f) {
+                    jt_test_fmt(why, sizeof why, "gap after group %lld overwritten", (long long)b);
+                    ok = 0;
+                }
+            for (int64_t m = 0; m < M; m++)
+                for (int64_t c = 0; c < gcols; c++)
+                    p.C[m * p.ldc + b * gcols + c] = out[b * gstride + m * gcols + c];
+        }
+        if (ok) ok = check(&p, why, sizeof why);
+        free(out);
+        problem_free(&p);
+        if (!ok) {
+            jt_test_fail(name, "%s", why);
+            return;
+        }
+    }
+    jt_test_ok(name);
+}
+
 /* Caller workspace: exactly the asked size, misaligned by 4 bytes, guard bytes after it intact. */
 static void test_workspace(jt_pool *pool, jt_gemm_kernel kern) {
     char name[96], why[512];
@@ -355,6 +401,7 @@ int main(void) {
         for (int t = 0; t < 4; t++) test_shapes(pool, k, t & 1, t >> 1);
         test_large(pool, k);
         test_packb(pool, k);
+        test_groups(pool, k);
         test_workspace(pool, k);
         test_determinism(k);
     }
