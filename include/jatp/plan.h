@@ -20,6 +20,11 @@ typedef struct jt_plan_options {
      * integers (axes, shapes, pads fed as inputs) or feed an input that must be known at plan time
      * (Resize scales); every run must then pass the same values. Default 1. */
     int fold_int_inputs;
+    /* Training: after every run, copy value update_src[i] into the storage of graph parameter (or
+     * state) update_dst[i] (updated weights, optimizer moments, BN running statistics). A plan with
+     * updates mutates its graph's parameters; build it with fold_params = 0. */
+    const int32_t *update_dst, *update_src;
+    int n_updates;
 } jt_plan_options;
 
 void jt_plan_options_default(jt_plan_options *o);

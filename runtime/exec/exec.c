@@ -55,6 +55,11 @@ jt_status jt_plan_run_profiled(jt_plan *p, const jt_tensor *inputs, int n_inputs
         if (st != JT_OK) return st;
         if (cb) cb(user, n, now_s() - t0, pn->flops);
     }
+    for (int i = 0; i < p->opts.n_updates; i++) { /* write back trained parameters and state */
+        const jt_tensor *src = &p->t[p->opts.update_src[i]];
+        void *dst = p->g->values[p->opts.update_dst[i]].data;
+        if (dst != src->data) memcpy(dst, src->data, jt_tensor_nbytes(src));
+    }
     return JT_OK;
 }
 

@@ -229,6 +229,8 @@ static jt_status plan_memory(jt_plan *p) {
         int32_t v = root[g->outputs[i]];
         if (def[v] >= 0) last[v] = p->n_run;
     }
+    for (int32_t v = 0; p->keep && v < nv; v++)
+        if (p->keep[v] && def[root[v]] >= 0) last[root[v]] = p->n_run;
     if (p->opts.keep_all)
         for (int32_t v = 0; v < nv; v++)
             if (def[v] >= 0) last[v] = p->n_run;
@@ -263,6 +265,17 @@ jt_status jt_plan_create(jt_ctx *ctx, const jt_graph *g, const jt_tensor *inputs
     p->g = g;
     if (opts) p->opts = *opts;
     else jt_plan_options_default(&p->opts);
+    if (p->opts.n_updates > 0) { /* own copies: the caller's arrays need not outlive this call */
+        int32_t *u = malloc(sizeof(int32_t) * 2 * (size_t)p->opts.n_updates);
+        if (!u) {
+            free(p);
+            return jt_fail(ctx, JT_ERR_OOM, "out of memory");
+        }
+        memcpy(u, p->opts.update_dst, sizeof(int32_t) * (size_t)p->opts.n_updates);
+        memcpy(u + p->opts.n_updates, p->opts.update_src, sizeof(int32_t) * (size_t)p->opts.n_updates);
+        p->opts.update_dst = u;
+        p->opts.update_src = u + p->opts.n_updates;
+    }
     jt_status st = JT_OK;
     size_t nptr = 0;
     for (int32_t k = 0; k < g->n_nodes; k++) nptr += (size_t)g->nodes[k].n_in + (size_t)g->nodes[k].n_out;
@@ -315,6 +328,23 @@ jt_status jt_plan_create(jt_ctx *ctx, const jt_graph *g, const jt_tensor *inputs
         p->n_run++; /* counted before prepare so that a failure still releases what was prepared */
         if (!pn->alias && n->op->impl->prepare) st = n->op->impl->prepare(&ka, &pn->state);
     }
+    for (int i = 0; i < p->opts.n_updates && st == JT_OK; i++) {
+        int32_t d = p->opts.update_dst[i], s = p->opts.update_src[i];
+        if (d < 0 || d >= g->n_values || s < 0 || s >= g->n_values || !(g->values[d].flags & JT_VALUE_PARAM) ||
+            !g->values[d].data)
+            st = jt_fail(ctx, JT_ERR_ARG, "%s: update %d: destination must be a parameter with storage", g->source, i);
+        else if (p->is_const[d] && !(g->values[d].flags & JT_VALUE_STATE) && p->opts.fold_params)
+            st = jt_fail(ctx, JT_ERR_ARG, "%s: update of parameter '%s' needs a plan built with fold_params = 0",
+                         g->source, g->values[d].name);
+        else if (p->t[s].dtype != p->t[d].dtype || !jt_dims_equal(p->t[s].dims, p->t[s].rank, p->t[d].dims, p->t[d].rank))
+            st = jt_fail(ctx, JT_ERR_SHAPE, "%s: update of '%s' from '%s': dtype or shape differ", g->source,
+                         g->values[d].name, g->values[s].name);
+    }
+    if (st == JT_OK && p->opts.n_updates) { /* keep the update sources alive to the end */
+        p->keep = calloc((size_t)g->n_values, 1);
+        if (!p->keep) st = jt_fail(ctx, JT_ERR_OOM, "out of memory");
+        for (int i = 0; st == JT_OK && i < p->opts.n_updates; i++) p->keep[p->opts.update_src[i]] = 1;
+    }
     if (st == JT_OK) st = plan_memory(p);
     if (st == JT_OK && p->ws_size) {
         p->ws = jt_malloc_aligned(p->ws_size);
@@ -340,6 +370,8 @@ void jt_plan_free(jt_plan *p) {
     free(p->owned);
     free(p->t);
     free(p->is_const);
+    free(p->keep);
+    if (p->opts.n_updates > 0) free((void *)p->opts.update_dst);
     free(p->run);
     free(p->ptr_pool);
     jt_free_aligned(p->arena);

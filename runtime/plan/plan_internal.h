@@ -23,6 +23,7 @@ struct jt_plan {
     jt_plan_options opts;
     jt_tensor *t;           /* one per graph value */
     uint8_t *is_const;      /* value known at plan time (param, Constant, folded) */
+    uint8_t *keep;          /* values kept alive to the end of a run (update sources), or NULL */
     void **owned;           /* buffers of folded constants */
     int32_t n_owned, cap_owned;
     jt_pnode *run;          /* nodes executed per run, in order */
