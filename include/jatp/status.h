@@ -45,6 +45,9 @@ jt_status jt_ctx_create(int threads, jt_ctx **out);
 void jt_ctx_free(jt_ctx *ctx);
 
 int jt_ctx_threads(const jt_ctx *ctx);
+/* The run seed: key of every random draw (dropout, init, shuffles); default 0. */
+void jt_ctx_set_seed(jt_ctx *ctx, uint64_t seed);
+uint64_t jt_ctx_seed(const jt_ctx *ctx);
 jt_pool *jt_ctx_pool(jt_ctx *ctx);
 
 /* Formats a message into the error record (replacing it) and returns st. */

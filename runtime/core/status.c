@@ -20,6 +20,7 @@ struct jt_ctx {
     void *sink_user;
     int threads;
     jt_pool *pool;
+    uint64_t seed;
 };
 
 static void default_sink(void *user, jt_log_level level, const char *msg) {
@@ -64,6 +65,8 @@ void jt_ctx_free(jt_ctx *c) {
 }
 
 int jt_ctx_threads(const jt_ctx *c) { return c->threads; }
+void jt_ctx_set_seed(jt_ctx *c, uint64_t seed) { c->seed = seed; }
+uint64_t jt_ctx_seed(const jt_ctx *c) { return c->seed; }
 jt_pool *jt_ctx_pool(jt_ctx *c) { return c->pool; }
 
 static void err_reserve(jt_ctx *c, size_t need) {

@@ -14,7 +14,7 @@
 #define MIN_TILE_ROWS 64    /* below this, splitting M repacks B too often */
 #define FUSED_N_MAX 256     /* N up to this: pack A inside the tiles (each A block is used by one tile) */
 #define FUSED_MC 64         /* rows of a tile in that mode (its A block lives on the stack) */
-#define PF_ROWS 8            /* prefetch distance (rows) when packing a plain B */
+#define PF_ROWS 16            /* prefetch distance (rows) when packing a plain B */
 #define A_PACK_CHUNK 32768  /* floats of packed A per packing task */
 
 _Static_assert(JT_GEMM_B_CHUNK % NR == 0, "B chunk must be whole strips");

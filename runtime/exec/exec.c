@@ -49,12 +49,13 @@ jt_status jt_plan_run_profiled(jt_plan *p, const jt_tensor *inputs, int n_inputs
             continue;
         }
         jt_kernel_args ka = {p->ctx, n, n->parsed, n->n_in, n->n_out, pn->in, pn->out, p->ws, p->ws_size, pool,
-                             pn->state};
+                             pn->state, jt_ctx_seed(p->ctx), p->runs};
         double t0 = cb ? now_s() : 0;
         jt_status st = pn->fn(&ka);
         if (st != JT_OK) return st;
         if (cb) cb(user, n, now_s() - t0, pn->flops);
     }
+    p->runs++;
     for (int i = 0; i < p->opts.n_updates; i++) { /* write back trained parameters and state */
         const jt_tensor *src = &p->t[p->opts.update_src[i]];
         void *dst = p->g->values[p->opts.update_dst[i]].data;

@@ -163,7 +163,7 @@ static jt_status infer_and_fold(jt_plan *p, int32_t k, jt_pnode *pn, int *folded
         JT_TRY(own(p, jt_tensor_nbytes(pn->out[i]), &mem));
         pn->out[i]->data = mem;
     }
-    jt_kernel_args ka = {p->ctx, n, n->parsed, n->n_in, n->n_out, pn->in, pn->out, NULL, 0, jt_ctx_pool(p->ctx), NULL};
+    jt_kernel_args ka = {p->ctx, n, n->parsed, n->n_in, n->n_out, pn->in, pn->out, NULL, 0, jt_ctx_pool(p->ctx), NULL, jt_ctx_seed(p->ctx), 0};
     void *state = NULL;
     if (im->prepare) JT_TRY(im->prepare(&ka, &state));
     ka.state = state;
@@ -314,7 +314,7 @@ jt_status jt_plan_create(jt_ctx *ctx, const jt_graph *g, const jt_tensor *inputs
             p->stats.n_nodes_folded++;
             continue;
         }
-        jt_kernel_args ka = {ctx, n, n->parsed, n->n_in, n->n_out, pn->in, pn->out, NULL, 0, jt_ctx_pool(ctx), NULL};
+        jt_kernel_args ka = {ctx, n, n->parsed, n->n_in, n->n_out, pn->in, pn->out, NULL, 0, jt_ctx_pool(ctx), NULL, jt_ctx_seed(ctx), 0};
         if (n->op->impl->cost) {
             double fl = 0, by = 0;
             n->op->impl->cost(&ka, &fl, &by);

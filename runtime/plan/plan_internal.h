@@ -34,6 +34,7 @@ struct jt_plan {
     void *ws;
     size_t ws_size;
     jt_plan_stats stats;
+    uint64_t runs;          /* completed runs (the call counter of random ops) */
 };
 
 /* Assigns arena offsets to every value that needs storage: values produced by run nodes (alias
