@@ -50,8 +50,8 @@ extern "C" {
 typedef void (*jt_gemm_pack_b_fn)(void *user, int64_t k0, int64_t kc, int64_t n0, int64_t nc,
                                   float *panel);
 
-/* Micro-kernel choice. AUTO = the fastest one this CPU supports (see gemm_f32.c). Forcing a kernel the
- * CPU lacks falls back to AUTO. */
+/* Micro-kernel choice. AUTO = the fastest one this CPU supports for the given M (see
+ * jt_gemm_f32_kernel_auto). Forcing a kernel the CPU lacks falls back to AUTO. */
 typedef enum jt_gemm_kernel {
     JT_GEMM_KERNEL_AUTO = 0,
     JT_GEMM_KERNEL_C,
@@ -119,8 +119,9 @@ typedef struct jt_gemm_f32_matrix {
 void jt_gemm_f32_pack_b_matrix(void *user, int64_t k0, int64_t kc, int64_t n0, int64_t nc,
                                float *panel);
 
-/* The kernel AUTO resolves to on this CPU, and a name for it ("avx512 16x16", "avx2 6x16", "c 4x16"). */
-jt_gemm_kernel jt_gemm_f32_kernel_auto(void);
+/* The kernel AUTO resolves to on this CPU for M rows (see gemm_f32.c), and a name for a kernel
+ * ("avx512 16x16", "avx2 6x16", "c 4x16"). */
+jt_gemm_kernel jt_gemm_f32_kernel_auto(int64_t M);
 const char *jt_gemm_f32_kernel_name(jt_gemm_kernel k);
 /* Whether this CPU can run the kernel. */
 bool jt_gemm_f32_kernel_supported(jt_gemm_kernel k);

@@ -405,13 +405,18 @@ int main(void) {
         test_workspace(pool, k);
         test_determinism(k);
     }
+    for (int t = 0; t < 4; t++) test_shapes(pool, JT_GEMM_KERNEL_AUTO, t & 1, t >> 1);
+    test_packb(pool, JT_GEMM_KERNEL_AUTO);
     test_degenerate(pool);
     /* AUTO resolves to a supported kernel. */
-    if (jt_gemm_f32_kernel_supported(jt_gemm_f32_kernel_auto()))
-        jt_test_ok("gemm auto kernel supported");
-    else
-        jt_test_fail("gemm auto kernel supported", "AUTO picked %s",
-                     jt_gemm_f32_kernel_name(jt_gemm_f32_kernel_auto()));
+    int auto_ok = 1;
+    for (int64_t M = 1; M <= 600 && auto_ok; M++)
+        if (!jt_gemm_f32_kernel_supported(jt_gemm_f32_kernel_auto(M))) {
+            jt_test_fail("gemm auto kernel supported", "AUTO picked %s for M=%lld",
+                         jt_gemm_f32_kernel_name(jt_gemm_f32_kernel_auto(M)), (long long)M);
+            auto_ok = 0;
+        }
+    if (auto_ok) jt_test_ok("gemm auto kernel supported");
     jt_ctx_free(ctx);
     return jt_test_finish();
 }
