@@ -5,6 +5,8 @@
 
 #include "common/args.h"
 #include "common/cli.h"
+#include "jatp/autodiff.h"
+#include "jatp/builder.h"
 
 /* Splits "NAME=FILE"; returns the FILE part and sets *name (NULL for a plain FILE). A '=' inside a
  * path (rare) is taken as NAME=FILE only when NAME is a model input/output name. */
@@ -77,6 +79,7 @@ static void print_output(const char *name, const jt_tensor *t) {
 int cmd_run(int argc, char **argv) {
     arg_list inputs = {0}, outputs = {0};
     int threads = 0, allow_newer = 0, print = 0;
+    const char *cot_path = NULL, *grad_path = NULL;
     const char *pos[1];
     const arg_opt opts[] = {
         {"--input", ARG_LIST, "[NAME=]FILE.npy", "input tensor; by position in the model's input order, or by name", &inputs},
@@ -84,14 +87,20 @@ int cmd_run(int argc, char **argv) {
         {"--threads", ARG_INT, "N", "worker threads (default: all cores)", &threads},
         {"--allow-newer-opset", ARG_FLAG, NULL, "accept ai.onnx opsets above 18 with a warning", &allow_newer},
         {"--print", ARG_FLAG, NULL, "print each output's shape; for [N,K] scores also the top class per row", &print},
+        {"--cotangent", ARG_STR, "c.npy", "cotangent of output 0 (its shape); with --input-grad", &cot_path},
+        {"--input-grad", ARG_STR, "g.npy", "write the gradient of sum(output0 * cotangent) w.r.t. input 0", &grad_path},
     };
     arg_spec spec = {"jatp run", "MODEL.onnx --input x.npy --output y.npy [options]",
                      "Runs MODEL on NumPy .npy inputs (C order; float32 or float64 for float inputs, converted to the "
                      "model's type; int64/int32/uint8/bool where the model expects them) and writes outputs as .npy.",
-                     opts, 5, pos, 1, 1, NULL};
+                     opts, 7, pos, 1, 1, NULL};
     int rc = args_parse(&spec, argc, argv);
     if (rc) return rc == 1 ? 0 : 2;
-    if (outputs.n == 0 && !print) {
+    if (!cot_path != !grad_path) {
+        fprintf(stderr, "jatp run: --cotangent and --input-grad go together\n");
+        return 2;
+    }
+    if (outputs.n == 0 && !print && !grad_path) {
         fprintf(stderr, "jatp run: give --output FILE.npy (or --print)\n");
         return 2;
     }
@@ -155,6 +164,48 @@ int cmd_run(int argc, char **argv) {
             goto done;
         }
     }
+    int32_t grad_value = -1;
+    jt_tensor cot = {0};
+    if (grad_path) { /* VJP: append the backward of sum(output0 * c) w.r.t. input 0 */
+        if (jt_npy_read(ctx, cot_path, &cot) != JT_OK || (cot.dtype == JT_F64 && convert_float(&cot, JT_F32) != 0) ||
+            (cot.dtype != JT_F32 && cot.dtype != JT_F64)) {
+            rc = jt_ctx_last_status(ctx) != JT_OK ? cli_error(ctx) : 1;
+            if (rc == 1 && jt_ctx_last_status(ctx) == JT_OK)
+                fprintf(stderr, "jatp: error: %s: the cotangent must be float32 or float64\n", cot_path);
+            goto done;
+        }
+        jt_dtype want = xs[0].dtype;
+        convert_float(&cot, want);
+        /* the cotangent must have output 0's shape: learn it from a forward plan first */
+        if (jt_plan_create(ctx, g, xs, g->n_inputs, NULL, &plan) != JT_OK) {
+            rc = cli_error(ctx);
+            goto done;
+        }
+        const jt_tensor *y0 = jt_plan_output(plan, 0);
+        if (!jt_dims_equal(y0->dims, y0->rank, cot.dims, cot.rank)) {
+            char a[128], b2[128];
+            fprintf(stderr, "jatp: error: %s: cotangent shape %s differs from output '%s' shape %s\n", cot_path,
+                    jt_dims_str(cot.dims, cot.rank, a, sizeof a), g->values[g->outputs[0]].name,
+                    jt_dims_str(y0->dims, y0->rank, b2, sizeof b2));
+            rc = 1;
+            goto done;
+        }
+        jt_plan_free(plan);
+        plan = NULL;
+        jt_gb b;
+        jt_gb_init(&b, ctx, g, g->opset_onnx);
+        int32_t seed = jt_gb_const(&b, "jatp/cotangent", cot.dtype, cot.rank, cot.dims, cot.data);
+        int32_t loss = g->outputs[0], wrt = g->inputs[0];
+        if (jt_gb_status(&b) != JT_OK || jt_build_backward(ctx, g, &loss, &seed, 1, &wrt, 1, &grad_value) != JT_OK) {
+            rc = cli_error(ctx);
+            goto done;
+        }
+        jt_gb_output(&b, grad_value);
+        if (jt_gb_status(&b) != JT_OK) {
+            rc = cli_error(ctx);
+            goto done;
+        }
+    }
     if (jt_plan_create(ctx, g, xs, g->n_inputs, NULL, &plan) != JT_OK || jt_plan_run(plan, xs, g->n_inputs) != JT_OK) {
         rc = cli_error(ctx);
         goto done;
@@ -182,9 +233,17 @@ int cmd_run(int argc, char **argv) {
             goto done;
         }
     }
+    if (grad_path) {
+        if (jt_npy_write(ctx, grad_path, jt_plan_output(plan, g->n_outputs - 1)) != JT_OK) {
+            rc = cli_error(ctx);
+            goto done;
+        }
+    }
     if (print)
-        for (int i = 0; i < g->n_outputs; i++) print_output(g->values[g->outputs[i]].name, jt_plan_output(plan, i));
+        for (int i = 0; i < g->n_outputs - (grad_path ? 1 : 0); i++)
+            print_output(g->values[g->outputs[i]].name, jt_plan_output(plan, i));
 done:
+    free(cot.data);
     if (xs)
         for (int i = 0; i < g->n_inputs; i++) free(xs[i].data);
     free(xs);

@@ -1,0 +1,89 @@
+/* Input gradients of the PyTorch-exported fixtures: for each tests/fixtures/models/<name>/ with
+ * cot_b<B>.npy, jatp's VJP of sum(output * cot) w.r.t. the input (float32, through
+ * jt_build_backward) must equal torch's float64 autograd result (xgrad_b<B>.npy) within 1e-5
+ * relative L2 error. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jatp/autodiff.h"
+#include "jatp/builder.h"
+#include "jatp/jatp.h"
+#include "jt_test.h"
+
+#define FIX JT_FIXTURES_DIR "/models"
+
+static void check(jt_ctx *ctx, const char *dir, const char *name, int batch) {
+    char path[1024], tname[256];
+    snprintf(tname, sizeof tname, "grad/%s/b%d", name, batch);
+    jt_graph *g = NULL;
+    jt_plan *p = NULL;
+    jt_tensor x = {0}, cot = {0}, ref = {0};
+    snprintf(path, sizeof path, "%s/model.onnx", dir);
+    if (jt_onnx_load(ctx, path, NULL, &g) != JT_OK) goto fail;
+    snprintf(path, sizeof path, "%s/input_b%d.npy", dir, batch);
+    if (jt_npy_read(ctx, path, &x) != JT_OK) goto fail;
+    snprintf(path, sizeof path, "%s/cot_b%d.npy", dir, batch);
+    if (jt_npy_read(ctx, path, &cot) != JT_OK) goto fail;
+    snprintf(path, sizeof path, "%s/xgrad_b%d.npy", dir, batch);
+    if (jt_npy_read(ctx, path, &ref) != JT_OK) goto fail;
+    jt_gb b;
+    jt_gb_init(&b, ctx, g, g->opset_onnx);
+    int32_t seed = jt_gb_const(&b, "cot", cot.dtype, cot.rank, cot.dims, cot.data);
+    int32_t loss = g->outputs[0], wrt = g->inputs[0], grad = -1;
+    if (jt_gb_status(&b) != JT_OK || jt_build_backward(ctx, g, &loss, &seed, 1, &wrt, 1, &grad) != JT_OK) goto fail;
+    jt_gb_output(&b, grad);
+    if (jt_gb_status(&b) != JT_OK || jt_plan_create(ctx, g, &x, 1, NULL, &p) != JT_OK || jt_plan_run(p, &x, 1) != JT_OK)
+        goto fail;
+    double rel = 0;
+    char why[512];
+    if (!jt_test_compare_relnorm(jt_plan_output(p, g->n_outputs - 1), &ref, 1e-5, JT_CMP_REF_F64_OK, &rel, why,
+                                 sizeof why))
+        jt_test_fail(tname, "%s", why);
+    else {
+        jt_test_ok(tname);
+        jt_test_note("rel L2 error vs torch float64: %.3g", rel);
+    }
+    goto done;
+fail:
+    jt_test_fail(tname, "%s", jt_ctx_error(ctx));
+done:
+    jt_plan_free(p);
+    jt_graph_free(g);
+    free(x.data);
+    free(cot.data);
+    free(ref.data);
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+int main(void) {
+    jt_ctx *ctx;
+    jt_ctx_create(2, &ctx);
+    DIR *d = opendir(FIX);
+    if (!d) {
+        jt_test_fail("grad/fixtures", "cannot open %s", FIX);
+        return jt_test_finish();
+    }
+    char *names[256];
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) && n < 256;)
+        if (e->d_name[0] != '.') names[n++] = strdup(e->d_name);
+    closedir(d);
+    qsort(names, (size_t)n, sizeof *names, cmp_str);
+    for (int i = 0; i < n; i++) {
+        char dir[1024], cp[1100];
+        snprintf(dir, sizeof dir, "%s/%s", FIX, names[i]);
+        for (int batch = 2; batch <= 3; batch++) {
+            snprintf(cp, sizeof cp, "%s/cot_b%d.npy", dir, batch);
+            FILE *f = fopen(cp, "rb");
+            if (!f) continue;
+            fclose(f);
+            check(ctx, dir, names[i], batch);
+        }
+        free(names[i]);
+    }
+    jt_ctx_free(ctx);
+    return jt_test_finish();
+}
