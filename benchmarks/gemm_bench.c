@@ -100,24 +100,39 @@ typedef struct conv3 {
 
 static void conv3_pack(void *user, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *panel) {
     const conv3 *cv = user;
-    const int64_t HW = cv->H * cv->W;
-    for (int64_t s = 0; s * JT_GEMM_NR < nc; s++) {
-        float *dst = panel + s * kc * JT_GEMM_NR;
-        const int64_t cols = nc - s * JT_GEMM_NR < JT_GEMM_NR ? nc - s * JT_GEMM_NR : JT_GEMM_NR;
-        const int64_t nbase = n0 + s * JT_GEMM_NR;
+    const int64_t H = cv->H, W = cv->W, HW = H * W;
+    enum { NR = JT_GEMM_NR };
+    for (int64_t s = 0; s * NR < nc; s++) {
+        float *dst = panel + s * kc * NR;
+        const int64_t nbase = n0 + s * NR, cols = nc - s * NR < NR ? nc - s * NR : NR;
+        /* Split the strip's columns into runs within one image row. */
+        int64_t sj[NR], slen[NR], simg[NR], sy[NR], sx[NR];
+        int nseg = 0;
+        for (int64_t j = 0; j < cols;) {
+            const int64_t n = nbase + j, b = n / HW, p = n % HW, x = p % W;
+            const int64_t len = W - x < cols - j ? W - x : cols - j;
+            sj[nseg] = j, slen[nseg] = len, simg[nseg] = b * cv->Cin * HW, sy[nseg] = p / W,
+            sx[nseg] = x;
+            nseg++;
+            j += len;
+        }
         for (int64_t k = 0; k < kc; k++) {
             const int64_t kk = k0 + k, c = kk / 9, r = (kk % 9) / 3, q = kk % 3;
-            float *d = dst + k * JT_GEMM_NR;
-            for (int64_t j = 0; j < JT_GEMM_NR; j++) {
-                float v = 0.0f;
-                if (j < cols) {
-                    const int64_t n = nbase + j, b = n / HW, yx = n % HW;
-                    const int64_t y = yx / cv->W + r - 1, xx = yx % cv->W + q - 1;
-                    if (y >= 0 && y < cv->H && xx >= 0 && xx < cv->W)
-                        v = cv->x[((b * cv->Cin + c) * cv->H + y) * cv->W + xx];
+            float *d = dst + k * NR;
+            for (int g = 0; g < nseg; g++) {
+                float *dd = d + sj[g];
+                const int64_t yy = sy[g] + r - 1, xs = sx[g] + q - 1, len = slen[g];
+                if (yy < 0 || yy >= H) {
+                    for (int64_t j = 0; j < len; j++) dd[j] = 0.0f;
+                    continue;
                 }
-                d[j] = v;
+                const float *src = cv->x + simg[g] + c * HW + yy * W + xs;
+                const int64_t lo = xs < 0 ? -xs : 0, hi = xs + len > W ? W - xs : len;
+                for (int64_t j = 0; j < lo; j++) dd[j] = 0.0f;
+                for (int64_t j = lo; j < hi; j++) dd[j] = src[j];
+                for (int64_t j = hi; j < len; j++) dd[j] = 0.0f;
             }
+            for (int64_t j = cols; j < NR; j++) d[j] = 0.0f;
         }
     }
 }

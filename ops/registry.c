@@ -6,6 +6,7 @@
 #define JT_DOM_ONNX ""
 #define JT_DOM_TRAINING "ai.onnx.preview.training"
 #define JT_DOM_GRAD "jatp.grad"
+#define JT_DOM_JATP "jatp"
 
 #define JT_OP(dom, name, since, impl) extern const jt_op_impl jt_impl_##impl;
 #define JT_OP_NO(dom, name, since, reason)

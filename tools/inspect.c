@@ -61,18 +61,19 @@ static int print_ops(int json) {
 }
 
 int cmd_inspect(int argc, char **argv) {
-    int json = 0, batch = 1, threads = 1, list_ops = 0;
+    int json = 0, batch = 1, threads = 1, list_ops = 0, list_values = 0;
     const char *pos[1] = {NULL};
     const arg_opt opts[] = {
         {"--json", ARG_FLAG, NULL, "print JSON instead of a table", &json},
         {"--batch", ARG_INT, "N", "batch size used for symbolic dimensions when planning (default 1)", &batch},
         {"--threads", ARG_INT, "N", "threads used while planning (default 1)", &threads},
         {"--ops", ARG_FLAG, NULL, "list the supported operators and versions (no model needed)", &list_ops},
+        {"--values", ARG_FLAG, NULL, "list every node with its output values and shapes (tap names)", &list_values},
     };
     arg_spec spec = {"jatp inspect", "MODEL.onnx [--json] [--batch N]",
                      "Shows a model's opset, inputs and outputs with shapes, operator histogram (with support "
                      "status), parameter count and bytes, and the memory plan at the given batch size.",
-                     opts, 4, pos, 0, 1, NULL};
+                     opts, 5, pos, 0, 1, NULL};
     int rc = args_parse(&spec, argc, argv);
     if (rc) return rc == 1 ? 0 : 2;
     if (list_ops) return print_ops(json);
@@ -213,6 +214,19 @@ int cmd_inspect(int argc, char **argv) {
                    (double)ps.naive_bytes / 1e6, (double)ps.workspace_bytes / 1e6, ps.n_nodes_run, ps.n_nodes_folded);
         } else {
             printf("plan       not available: %s\n", plan_error);
+        }
+        if (list_values) {
+            printf("values     (node  op  ->  output value  dtype shape)\n");
+            for (int32_t k = 0; k < g->n_nodes; k++) {
+                const jt_node *n = &g->nodes[k];
+                for (int i = 0; i < n->n_out; i++) {
+                    if (n->out[i] < 0) continue;
+                    const jt_tensor *t = plan ? jt_plan_value_meta(plan, n->out[i]) : NULL;
+                    if (t) jt_dims_str(t->dims, t->rank, buf, sizeof buf);
+                    printf("  %-40s %-20s -> %-40s %-8s %s\n", n->name, n->op_type, g->values[n->out[i]].name,
+                           t ? jt_dtype_name(t->dtype) : "?", t ? buf : "?");
+                }
+            }
         }
         if (n_unsupported) {
             printf("unsupported: %d node%s (run `jatp inspect --ops` for the supported list)\n", n_unsupported,

@@ -14,6 +14,7 @@ static const command commands[] = {
     {"inspect", cmd_inspect, "show a model's opset, inputs, outputs, ops, parameters and support"},
     {"run", cmd_run, "run a model on .npy inputs and write .npy outputs"},
     {"bench", cmd_bench, "time a model's forward pass (ms per batch, images/s, GFLOP/s)"},
+    {"export", cmd_export, "write a model file or a builder model as standard ONNX (opset 17)"},
 };
 
 static void usage(FILE *f) {

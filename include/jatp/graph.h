@@ -128,6 +128,10 @@ const char *jt_graph_strdup(jt_graph *g, const char *s);
 /* Attribute lookup on a node; NULL when absent. */
 const jt_attr *jt_node_attr(const jt_node *n, const char *name);
 
+/* Widens a float32 graph to float64 in place (parameters, constants, inputs, Cast targets, constant
+ * attributes): the float64 reference for gradient checks and for the CUDA backend. */
+jt_status jt_graph_to_f64(jt_ctx *ctx, jt_graph *g);
+
 /* Parameter count and bytes over initializers (values with JT_VALUE_PARAM). */
 void jt_graph_param_stats(const jt_graph *g, int64_t *count, int64_t *bytes);
 

@@ -16,9 +16,10 @@ typedef struct jt_plan jt_plan;
 typedef struct jt_plan_options {
     int fold_params;   /* treat initializers as constants for folding (inference); default 1 */
     int keep_all;      /* keep every intermediate value alive (debugging, taps); default 0 */
-    /* Graph inputs whose data is given to jt_plan_create are treated as constants when they are
-     * integers (axes, shapes, pads fed as inputs) or feed an input that must be known at plan time
-     * (Resize scales); every run must then pass the same values. Default 1. */
+    /* Graph inputs whose data is given to jt_plan_create are treated as constants when they feed an
+     * operator input that must be known at plan time (shapes, axes, pads, Resize scales: the ops'
+     * const_mask); every run must then pass the same values. Labels and images are never folded.
+     * Default 1. */
     int fold_int_inputs;
     /* Training: after every run, copy value update_src[i] into the storage of graph parameter (or
      * state) update_dst[i] (updated weights, optimizer moments, BN running statistics). A plan with
@@ -43,6 +44,8 @@ jt_status jt_plan_run(jt_plan *p, const jt_tensor *inputs, int n_inputs);
 int jt_plan_n_outputs(const jt_plan *p);
 /* Output i (g->outputs order), valid after jt_plan_run. */
 const jt_tensor *jt_plan_output(const jt_plan *p, int i);
+/* Dtype and shape of any value as planned (data may be NULL or stale): for listings. */
+const jt_tensor *jt_plan_value_meta(const jt_plan *p, int32_t value_id);
 /* Any value by id after a run (keep_all = 1), or NULL when its memory was reused. */
 const jt_tensor *jt_plan_value(const jt_plan *p, int32_t value_id);
 

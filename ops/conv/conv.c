@@ -32,7 +32,7 @@ static jt_status conv_parse_common(jt_ctx *ctx, const jt_graph *g, const jt_node
     return JT_OK;
 }
 
-static jt_status conv_parse(jt_ctx *ctx, const jt_graph *g, const jt_node *n, void *attrs) {
+jt_status jt_conv_parse(jt_ctx *ctx, const jt_graph *g, const jt_node *n, void *attrs) {
     static const char *const known[] = {"auto_pad", "dilations", "group", "kernel_shape", "pads",
                                         "strides", NULL};
     jt_conv_attrs *at = attrs;
@@ -41,7 +41,7 @@ static jt_status conv_parse(jt_ctx *ctx, const jt_graph *g, const jt_node *n, vo
     return conv_parse_common(ctx, g, n, at);
 }
 
-static jt_status convt_parse(jt_ctx *ctx, const jt_graph *g, const jt_node *n, void *attrs) {
+jt_status jt_convt_parse(jt_ctx *ctx, const jt_graph *g, const jt_node *n, void *attrs) {
     static const char *const known[] = {"auto_pad", "dilations", "group", "kernel_shape", "pads",
                                         "strides", "output_padding", "output_shape", NULL};
     jt_conv_attrs *at = attrs;
@@ -137,7 +137,10 @@ jt_status jt_conv_geom_make(jt_ctx *ctx, const jt_graph *g, const jt_node *n, co
         } else {
             int64_t op = at->n_outpad ? at->outpad[i] : 0, ek = (k - 1) * d + 1;
             if (at->n_outshape || at->auto_pad == JT_PAD_SAME_UPPER || at->auto_pad == JT_PAD_SAME_LOWER) {
-                out = at->n_outshape ? at->outshape[i] : in * s;
+                /* a full output_shape (N, C, spatial) keeps its trailing three values */
+                out = at->n_outshape > 0 ? at->outshape[i]
+                      : at->n_outshape < 0 ? at->outshape[JT_CONV_MAX_SP - nsp + i]
+                                           : in * s;
                 int64_t total = s * (in - 1) + op + ek - out;
                 if (at->auto_pad == JT_PAD_SAME_UPPER) {
                     pb = jt_div_floor(total, 2);
@@ -207,20 +210,41 @@ static jt_status conv_infer(const jt_infer_args *a) {
     return JT_OK;
 }
 
+void jt_conv_geom_swap(const jt_conv_geom *t, jt_conv_geom *c) {
+    *c = *t;
+    c->C = t->M;
+    c->M = t->C;
+    c->Cg = t->Mg;
+    c->Mg = t->Cg;
+    for (int a = 0; a < 3; a++) {
+        c->in[a] = t->out[a];
+        c->out[a] = t->in[a];
+    }
+    c->in_sz = t->out_sz;
+    c->out_sz = t->in_sz;
+}
+
+size_t jt_conv_fwd_ws_elems(const jt_conv_geom *geo) {
+    if (jt_conv_is_depthwise(geo)) return 0;
+    int64_t nb = jt_conv_chunk(geo);
+    bool direct = nb == 1 && jt_conv_is_pointwise(geo);
+    size_t elems = direct ? 0 : (size_t)(geo->C * geo->k_sz * nb * geo->out_sz);
+    if (nb > 1) elems += (size_t)(geo->M * nb * geo->out_sz);
+    return elems;
+}
+
+size_t jt_conv_bwd_data_ws_elems(const jt_conv_geom *geo) { return jt_conv_fwd_ws_elems(geo); }
+
 static size_t conv_workspace(const jt_kernel_args *a) {
-    jt_conv_geom geo;
+    jt_conv_geom geo, cg;
     if (jt_conv_geom_make(a->ctx, NULL, a->node, a->attrs, a->in[0], a->in[1], &geo) != JT_OK) return 0;
     size_t es = jt_dtype_size(a->in[0]->dtype), elems;
     const jt_conv_attrs *at = a->attrs;
     if (at->transpose) {
-        elems = (size_t)(geo.M * geo.k_sz * geo.in_sz);
-    } else if (jt_conv_is_depthwise(&geo)) {
-        elems = 0;
+        jt_conv_geom_swap(&geo, &cg);
+        elems = jt_conv_bwd_data_ws_elems(&cg);
     } else {
-        int64_t nb = jt_conv_chunk(&geo);
-        bool direct = nb == 1 && jt_conv_is_pointwise(&geo);
-        elems = direct ? 0 : (size_t)(geo.C * geo.k_sz * nb * geo.out_sz);
-        if (nb > 1) elems += (size_t)(geo.M * nb * geo.out_sz);
+        elems = jt_conv_fwd_ws_elems(&geo);
     }
 #ifdef JT_HAVE_ONEDNN
     size_t dn = jt_conv_dnnl_workspace(a);
@@ -245,7 +269,7 @@ static void conv_cost(const jt_kernel_args *a, double *flops, double *bytes) {
 const jt_op_impl jt_impl_conv = {
     .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
     .attr_size = sizeof(jt_conv_attrs),
-    .parse = conv_parse,
+    .parse = jt_conv_parse,
     .infer = conv_infer,
     .workspace = conv_workspace,
     .cost = conv_cost,
@@ -255,15 +279,17 @@ const jt_op_impl jt_impl_conv = {
 #endif
     .cpu_f32 = jt_conv_cpu_f32, .cpu_f64 = jt_conv_cpu_f64,
     .type_input = 0,
+    .vjp = jt_conv_vjp,
 };
 
 const jt_op_impl jt_impl_conv_transpose = {
     .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
     .attr_size = sizeof(jt_conv_attrs),
-    .parse = convt_parse,
+    .parse = jt_convt_parse,
     .infer = conv_infer,
     .workspace = conv_workspace,
     .cost = conv_cost,
     .cpu_f32 = jt_convt_cpu_f32, .cpu_f64 = jt_convt_cpu_f64,
     .type_input = 0,
+    .vjp = jt_conv_vjp,
 };

@@ -41,6 +41,40 @@ bool jt_conv_is_depthwise(const jt_conv_geom *geo);
 /* True for 1x1, stride 1, no padding: X is the im2col matrix. */
 bool jt_conv_is_pointwise(const jt_conv_geom *geo);
 
+/* The convolution-terms geometry of a ConvTranspose (geometry made with transpose = true): its output Y
+ * is the convolution's input side and its input X the convolution's output side, so ConvTranspose's
+ * forward is the data gradient of that convolution, and its gradients are a forward convolution (dX)
+ * and a filter gradient with X and dY in each other's places (dW). */
+void jt_conv_geom_swap(const jt_conv_geom *t, jt_conv_geom *c);
+/* Workspace elements of the forward (im2col) and data-gradient (GEMM + col2im) paths. */
+size_t jt_conv_fwd_ws_elems(const jt_conv_geom *geo);
+size_t jt_conv_bwd_data_ws_elems(const jt_conv_geom *geo);
+
+/* Kernels on a convolution-terms geometry (conv_cpu_tmpl.h; ws as sized above, BLAS from the caller):
+ *   fwd:       y = conv(x, w) + bias[m]
+ *   bwd_data:  dx = col2im(W^T dy) + bias[c]   (the bias slot serves ConvTranspose's forward) */
+jt_status jt_conv_fwd_f32(jt_ctx *ctx, jt_pool *pool, const jt_conv_geom *geo, const float *x, const float *w,
+                          const float *bias, float *y, void *ws);
+jt_status jt_conv_fwd_f64(jt_ctx *ctx, jt_pool *pool, const jt_conv_geom *geo, const double *x, const double *w,
+                          const double *bias, double *y, void *ws);
+jt_status jt_conv_bwd_data_f32(jt_ctx *ctx, jt_pool *pool, const jt_conv_geom *geo, const float *dy,
+                               const float *w, const float *bias, float *dx, void *ws);
+jt_status jt_conv_bwd_data_f64(jt_ctx *ctx, jt_pool *pool, const jt_conv_geom *geo, const double *dy,
+                               const double *w, const double *bias, double *dx, void *ws);
+
+/* dW = sum over images of dY im2col(X)^T (overwrites dw; ws as jt_conv_fwd_ws_elems) */
+jt_status jt_conv_bwd_filter_f32(jt_ctx *ctx, jt_pool *pool, const jt_conv_geom *geo, const float *dy,
+                                 const float *x, float *dw, void *ws);
+jt_status jt_conv_bwd_filter_f64(jt_ctx *ctx, jt_pool *pool, const jt_conv_geom *geo, const double *dy,
+                                 const double *x, double *dw, void *ws);
+
+/* VJP rule of Conv and ConvTranspose (conv_grad.c). */
+jt_status jt_conv_vjp(jt_vjp_args *v);
+
+/* Parsers of the forward attributes (the grad ops take the forward node's attributes). */
+jt_status jt_conv_parse(jt_ctx *ctx, const jt_graph *g, const jt_node *n, void *attrs);
+jt_status jt_convt_parse(jt_ctx *ctx, const jt_graph *g, const jt_node *n, void *attrs);
+
 jt_status jt_conv_cpu_f32(const jt_kernel_args *a);
 jt_status jt_conv_cpu_f64(const jt_kernel_args *a);
 jt_status jt_convt_cpu_f32(const jt_kernel_args *a);

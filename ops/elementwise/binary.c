@@ -146,19 +146,19 @@ const jt_op_impl jt_impl_max = {
     .min_in = 1, .max_in = -1, .min_out = 1, .max_out = 1,
     .infer = variadic_infer, .cost = variadic_cost,
     .cpu_f32 = max_kernel, .cpu_f64 = max_kernel, .cpu_other = max_kernel,
-    .type_input = 0, .flags = JT_OP_INPLACE_OK,
+    .type_input = 0, .flags = JT_OP_INPLACE_OK, .vjp = jt_vjp_max,
 };
 
 const jt_op_impl jt_impl_min = {
     .min_in = 1, .max_in = -1, .min_out = 1, .max_out = 1,
     .infer = variadic_infer, .cost = variadic_cost,
     .cpu_f32 = min_kernel, .cpu_f64 = min_kernel, .cpu_other = min_kernel,
-    .type_input = 0, .flags = JT_OP_INPLACE_OK,
+    .type_input = 0, .flags = JT_OP_INPLACE_OK, .vjp = jt_vjp_min,
 };
 
 const jt_op_impl jt_impl_prelu = {
     .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
     .infer = prelu_infer, .cost = ew_cost_1,
     .cpu_f32 = prelu_kernel, .cpu_f64 = prelu_kernel,
-    .type_input = 0, .flags = JT_OP_INPLACE_OK,
+    .type_input = 0, .flags = JT_OP_INPLACE_OK, .vjp = jt_vjp_prelu,
 };

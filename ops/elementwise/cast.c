@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ew_common.h"
+#include "ew_grad.h"
 
 typedef struct cast_attrs {
     int64_t to;
@@ -122,5 +123,5 @@ const jt_op_impl jt_impl_cast = {
     .attr_size = sizeof(cast_attrs), .parse = cast_parse,
     .infer = cast_infer,
     .cpu_f32 = cast_kernel, .cpu_f64 = cast_kernel, .cpu_other = cast_kernel,
-    .type_input = 0,
+    .type_input = 0, .vjp = jt_vjp_cast,
 };

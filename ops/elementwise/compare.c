@@ -57,14 +57,14 @@ static jt_status cmp_run(const jt_kernel_args *a, int op) {
         .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,                                      \
         .infer = name##_infer, .cost = ew_cost_1,                                                  \
         .cpu_f32 = name##_kernel, .cpu_f64 = name##_kernel, .cpu_other = name##_kernel,            \
-        .type_input = 0,                                                                           \
+        .type_input = 0, .no_grad_mask = 3u, /* bool output: no gradient flows back */            \
     };                                                                                             \
     const jt_op_impl jt_impl_##name##_v1 = {                                                       \
         .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,                                      \
         .attr_size = sizeof(ew_legacy_attrs), .parse = ew_legacy_parse,                            \
         .infer = name##_infer, .cost = ew_cost_1,                                                  \
         .cpu_f32 = name##_kernel, .cpu_f64 = name##_kernel, .cpu_other = name##_kernel,            \
-        .type_input = 0,                                                                           \
+        .type_input = 0, .no_grad_mask = 3u, /* bool output: no gradient flows back */            \
     };
 
 CMP_OP(equal, C_EQ)

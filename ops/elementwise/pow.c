@@ -4,6 +4,7 @@
  * (integer base and exponent); an integer base with a float exponent truncates pow()'s result. */
 #include "elementwise_math.h"
 #include "ew_common.h"
+#include "ew_grad.h"
 
 #define POW_SAME(T, S)                                                                             \
     static void pow_run_##S(const void *c, const int64_t *off, const int64_t *st, int64_t o,       \
@@ -107,7 +108,7 @@ const jt_op_impl jt_impl_pow = {
     .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
     .infer = pow_infer, .cost = pow_cost,
     .cpu_f32 = pow_kernel, .cpu_f64 = pow_kernel, .cpu_other = pow_kernel,
-    .type_input = 0, .flags = JT_OP_INPLACE_OK,
+    .type_input = 0, .flags = JT_OP_INPLACE_OK, .vjp = jt_vjp_pow,
 };
 
 const jt_op_impl jt_impl_pow_v1 = {

@@ -9,10 +9,6 @@
 #include "ew_foreach_type.h"
 #undef EW_TMPL
 
-typedef struct alpha_attrs {
-    double alpha;
-} alpha_attrs;
-
 enum { U_RELU, U_LEAKY, U_SIGMOID, U_TANH, U_ELU, U_SOFTPLUS, U_SQRT, U_NEG, U_ABS, U_EXP, U_LOG, N_UN };
 
 #define SINT_TABLE(p) {p##f32, p##f64, p##i8, NULL, p##i16, NULL, p##i32, p##i64, NULL, NULL}
@@ -82,16 +78,15 @@ static void cost_transcendental(const jt_kernel_args *a, double *flops, double *
         .cpu_f32 = name##_kernel, .cpu_f64 = name##_kernel, .cpu_other = name##_kernel,            \
         .type_input = 0, .flags = JT_OP_INPLACE_OK, .vjp = vjp_fn,                                 \
     };
-#define UN_OP(name, OP, parse_fn, asize, cost_fn) UN_OP_VJP(name, OP, parse_fn, asize, cost_fn, NULL)
 
 UN_OP_VJP(relu, U_RELU, NULL, 0, ew_cost_1, jt_vjp_relu)
-UN_OP(leakyrelu, U_LEAKY, leaky_parse, sizeof(alpha_attrs), ew_cost_1)
-UN_OP(sigmoid, U_SIGMOID, NULL, 0, cost_transcendental)
-UN_OP(tanh, U_TANH, NULL, 0, cost_transcendental)
-UN_OP(elu, U_ELU, elu_parse, sizeof(alpha_attrs), cost_transcendental)
-UN_OP(softplus, U_SOFTPLUS, NULL, 0, cost_transcendental)
-UN_OP(sqrt, U_SQRT, NULL, 0, ew_cost_1)
-UN_OP(neg, U_NEG, NULL, 0, ew_cost_1)
-UN_OP(abs, U_ABS, NULL, 0, ew_cost_1)
-UN_OP(exp, U_EXP, NULL, 0, cost_transcendental)
-UN_OP(log, U_LOG, NULL, 0, cost_transcendental)
+UN_OP_VJP(leakyrelu, U_LEAKY, leaky_parse, sizeof(alpha_attrs), ew_cost_1, jt_vjp_leakyrelu)
+UN_OP_VJP(sigmoid, U_SIGMOID, NULL, 0, cost_transcendental, jt_vjp_sigmoid)
+UN_OP_VJP(tanh, U_TANH, NULL, 0, cost_transcendental, jt_vjp_tanh)
+UN_OP_VJP(elu, U_ELU, elu_parse, sizeof(alpha_attrs), cost_transcendental, jt_vjp_elu)
+UN_OP_VJP(softplus, U_SOFTPLUS, NULL, 0, cost_transcendental, jt_vjp_softplus)
+UN_OP_VJP(sqrt, U_SQRT, NULL, 0, ew_cost_1, jt_vjp_sqrt)
+UN_OP_VJP(neg, U_NEG, NULL, 0, ew_cost_1, jt_vjp_neg)
+UN_OP_VJP(abs, U_ABS, NULL, 0, ew_cost_1, jt_vjp_abs)
+UN_OP_VJP(exp, U_EXP, NULL, 0, cost_transcendental, jt_vjp_exp)
+UN_OP_VJP(log, U_LOG, NULL, 0, cost_transcendental, jt_vjp_log)

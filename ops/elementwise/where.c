@@ -1,5 +1,6 @@
 /* Where (3-way numpy broadcast of condition, X, Y; any dtype, moved by element size) and Not (bool). */
 #include "ew_common.h"
+#include "ew_grad.h"
 
 #define WHERE_DEF(BITS)                                                                            \
     static void where_run_##BITS(const void *c, const int64_t *off, const int64_t *st, int64_t o,  \
@@ -52,7 +53,7 @@ const jt_op_impl jt_impl_where = {
     .min_in = 3, .max_in = 3, .min_out = 1, .max_out = 1,
     .infer = where_infer, .cost = ew_cost_1,
     .cpu_f32 = where_kernel, .cpu_f64 = where_kernel, .cpu_other = where_kernel,
-    .type_input = 1,
+    .type_input = 1, .vjp = jt_vjp_where, .no_grad_mask = 1u, /* the condition */
 };
 
 static void not_range(const void *c, int64_t lo, int64_t hi) {
@@ -78,5 +79,5 @@ const jt_op_impl jt_impl_not = {
     .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
     .infer = not_infer, .cost = ew_cost_1,
     .cpu_other = not_kernel,
-    .type_input = 0, .flags = JT_OP_INPLACE_OK,
+    .type_input = 0, .flags = JT_OP_INPLACE_OK, .no_grad_mask = 1u, /* bool: never on a gradient path */
 };

@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "jatp/builder.h"
 #include "op.h"
 #include "runtime/cpu/blas.h"
 
@@ -146,6 +147,8 @@ static void matmul_cost(const jt_kernel_args *a, double *flops, double *bytes) {
     *bytes = (double)(jt_tensor_nbytes(a->in[0]) + jt_tensor_nbytes(a->in[1]) + jt_tensor_nbytes(a->out[0]));
 }
 
+static bool matmul_grad_is_a(const jt_node *n) { return strcmp(n->op_type, "MatMulGradA") == 0; }
+
 #define T float
 #define SFX f32
 #define GEMM jt_sgemm
@@ -162,6 +165,125 @@ static void matmul_cost(const jt_kernel_args *a, double *flops, double *bytes) {
 #undef SFX
 #undef GEMM
 
+/* ---- reverse mode ----
+ * Gemm  Y = alpha op(A) op(B) + beta C:
+ *   dA = alpha dY op(B)^T (transA = 0) or alpha op(B) dY^T (transA = 1)   emitted as Gemm nodes with
+ *   dB = alpha op(A)^T dY (transB = 0) or alpha dY^T op(A) (transB = 1)   transpose flags
+ *   dC = GemmGradC(dY, C) = beta * dY summed to C's shape
+ * MatMul: dA = MatMulGradA(dY, B, Shape(A)), dB = MatMulGradB(dY, A, Shape(B)) (1-D promotion and batch
+ * broadcasting undone inside: the result has the operand's shape). */
+
+static int32_t emit_gemm(jt_vjp_args *v, int32_t a, int32_t b, bool ta, bool tb, double alpha) {
+    if (alpha != 1.0) jt_gb_attr_float(v->b, "alpha", alpha);
+    if (ta) jt_gb_attr_int(v->b, "transA", 1);
+    if (tb) jt_gb_attr_int(v->b, "transB", 1);
+    return jt_gb_op(v->b, "Gemm", "", NULL, (int32_t[]){a, b}, 2);
+}
+
+static jt_status gemm_vjp(jt_vjp_args *v) {
+    const gemm_attrs *at = v->attrs;
+    int32_t dy = v->dy[0], A = v->in[0], B = v->in[1];
+    bool ta = at->trans_a != 0, tb = at->trans_b != 0;
+    if (dy < 0) return JT_OK;
+    if (v->need[0])
+        v->dx[0] = !ta ? emit_gemm(v, dy, B, false, !tb, at->alpha) : emit_gemm(v, B, dy, tb, true, at->alpha);
+    if (v->need[1])
+        v->dx[1] = !tb ? emit_gemm(v, A, dy, !ta, false, at->alpha) : emit_gemm(v, dy, A, true, ta, at->alpha);
+    if (v->n_in > 2 && v->in[2] >= 0 && v->need[2]) {
+        jt_gb_attr_float(v->b, "beta", at->beta);
+        v->dx[2] = jt_gb_op(v->b, "GemmGradC", JT_DOMAIN_GRAD, NULL, (int32_t[]){dy, v->in[2]}, 2);
+    }
+    return jt_gb_status(v->b);
+}
+
+static jt_status matmul_vjp(jt_vjp_args *v) {
+    int32_t dy = v->dy[0], A = v->in[0], B = v->in[1];
+    if (dy < 0) return JT_OK;
+    if (v->need[0]) {
+        int32_t shp = jt_gb_op(v->b, "Shape", "", NULL, (int32_t[]){A}, 1);
+        v->dx[0] = jt_gb_op(v->b, "MatMulGradA", JT_DOMAIN_GRAD, NULL, (int32_t[]){dy, B, shp}, 3);
+    }
+    if (v->need[1]) {
+        int32_t shp = jt_gb_op(v->b, "Shape", "", NULL, (int32_t[]){B}, 1);
+        v->dx[1] = jt_gb_op(v->b, "MatMulGradB", JT_DOMAIN_GRAD, NULL, (int32_t[]){dy, A, shp}, 3);
+    }
+    return jt_gb_status(v->b);
+}
+
+static jt_status gemm_grad_c_parse(jt_ctx *ctx, const jt_graph *g, const jt_node *n, void *attrs) {
+    static const char *const known[] = {"beta", NULL};
+    gemm_attrs *at = attrs;
+    memset(at, 0, sizeof *at);
+    JT_TRY(jt_attrs_check_known(ctx, g, n, known));
+    return jt_attr_float(ctx, g, n, "beta", 1.0, &at->beta);
+}
+
+static jt_status gemm_grad_c_infer(const jt_infer_args *a) {
+    const jt_tensor *dy = a->in[0], *C = a->in[1];
+    char s1[128], s2[128];
+    if (!jt_dtype_is_float(dy->dtype) || dy->rank != 2 || C->rank > 2 ||
+        (C->rank >= 1 && C->dims[C->rank - 1] != 1 && C->dims[C->rank - 1] != dy->dims[1]) ||
+        (C->rank == 2 && C->dims[0] != 1 && C->dims[0] != dy->dims[0]))
+        return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_SHAPE, "dY %s %s cannot be summed to C's shape %s",
+                            jt_dtype_name(dy->dtype), jt_dims_str(dy->dims, dy->rank, s1, sizeof s1),
+                            jt_dims_str(C->dims, C->rank, s2, sizeof s2));
+    jt_tensor_set_shape(a->out[0], dy->dtype, C->rank, C->dims);
+    return JT_OK;
+}
+
+static jt_status matmul_grad_infer(const jt_infer_args *a) {
+    const jt_tensor *dy = a->in[0], *other = a->in[1], *shp = a->in[2];
+    bool grad_a = matmul_grad_is_a(a->node);
+    if (!jt_dtype_is_float(dy->dtype) || other->dtype != dy->dtype)
+        return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_UNSUPPORTED, "dY and %s have dtypes %s and %s",
+                            grad_a ? "B" : "A", jt_dtype_name(dy->dtype), jt_dtype_name(other->dtype));
+    if (!shp->data || shp->rank != 1 || (shp->dtype != JT_I64 && shp->dtype != JT_I32) || shp->dims[0] < 1 ||
+        shp->dims[0] > JT_MAX_RANK)
+        return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_SHAPE,
+                            "input 2 must be the operand's shape known at plan time (int64, 1-D)");
+    jt_tensor t = {0};
+    t.dtype = dy->dtype;
+    t.rank = (int32_t)shp->dims[0];
+    for (int i = 0; i < t.rank; i++) t.dims[i] = jt_tensor_get_i64(shp, i);
+    mm_geom m;
+    JT_TRY(mm_geom_make(a->ctx, a->graph, a->node, grad_a ? &t : other, grad_a ? other : &t, &m));
+    if (!jt_dims_equal(dy->dims, dy->rank, m.out_dims, m.out_rank)) {
+        char s1[128], s2[128];
+        return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_SHAPE, "dY has shape %s, expected %s",
+                            jt_dims_str(dy->dims, dy->rank, s1, sizeof s1),
+                            jt_dims_str(m.out_dims, m.out_rank, s2, sizeof s2));
+    }
+    jt_tensor_set_shape(a->out[0], dy->dtype, t.rank, t.dims);
+    return JT_OK;
+}
+
+static void matmul_grad_cost(const jt_kernel_args *a, double *flops, double *bytes) {
+    *flops = 0;
+    *bytes = (double)(jt_tensor_nbytes(a->in[0]) + jt_tensor_nbytes(a->in[1]) + jt_tensor_nbytes(a->out[0]));
+    mm_geom m;
+    bool grad_a = matmul_grad_is_a(a->node);
+    if (mm_geom_make(a->ctx, NULL, a->node, grad_a ? a->out[0] : a->in[1], grad_a ? a->in[1] : a->out[0], &m) == JT_OK)
+        *flops = 2.0 * (double)m.batch * (double)m.M * (double)m.N * (double)m.K;
+}
+
+const jt_op_impl jt_impl_gemm_grad_c = {
+    .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1, .attr_size = sizeof(gemm_attrs),
+    .parse = gemm_grad_c_parse, .infer = gemm_grad_c_infer,
+    .cpu_f32 = gemm_grad_c_cpu_f32, .cpu_f64 = gemm_grad_c_cpu_f64, .type_input = 0, .no_grad_mask = 1u << 1,
+};
+
+const jt_op_impl jt_impl_matmul_grad_a = {
+    .min_in = 3, .max_in = 3, .min_out = 1, .max_out = 1, .infer = matmul_grad_infer, .cost = matmul_grad_cost,
+    .cpu_f32 = matmul_grad_cpu_f32, .cpu_f64 = matmul_grad_cpu_f64, .type_input = 0,
+    .no_grad_mask = 1u << 2, .const_mask = 1u << 2,
+};
+
+const jt_op_impl jt_impl_matmul_grad_b = {
+    .min_in = 3, .max_in = 3, .min_out = 1, .max_out = 1, .infer = matmul_grad_infer, .cost = matmul_grad_cost,
+    .cpu_f32 = matmul_grad_cpu_f32, .cpu_f64 = matmul_grad_cpu_f64, .type_input = 0,
+    .no_grad_mask = 1u << 2, .const_mask = 1u << 2,
+};
+
 const jt_op_impl jt_impl_gemm = {
     .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
     .attr_size = sizeof(gemm_attrs),
@@ -170,6 +292,7 @@ const jt_op_impl jt_impl_gemm = {
     .cost = gemm_cost,
     .cpu_f32 = gemm_cpu_f32, .cpu_f64 = gemm_cpu_f64,
     .type_input = 0,
+    .vjp = gemm_vjp,
 };
 
 const jt_op_impl jt_impl_matmul = {
@@ -178,4 +301,5 @@ const jt_op_impl jt_impl_matmul = {
     .cost = matmul_cost,
     .cpu_f32 = matmul_cpu_f32, .cpu_f64 = matmul_cpu_f64,
     .type_input = 0,
+    .vjp = matmul_vjp,
 };

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "jatp/builder.h"
 #include "op.h"
 
 typedef struct bn_attrs {
@@ -50,10 +51,10 @@ static jt_status bn_parse(jt_ctx *ctx, const jt_graph *g, const jt_node *n, void
 }
 
 /* Channels (spatial = 1: C; spatial = 0: C*D1*..*Dn) and elements per channel per image. */
-static void bn_split(const bn_attrs *at, const jt_tensor *x, int64_t *chan, int64_t *plane) {
+static void bn_split(int64_t spatial, const jt_tensor *x, int64_t *chan, int64_t *plane) {
     int64_t c = x->rank > 1 ? x->dims[1] : 1, p = 1;
     for (int i = 2; i < x->rank; i++) p *= x->dims[i];
-    if (!at->spatial) {
+    if (!spatial) {
         c *= p;
         p = 1;
     }
@@ -72,7 +73,7 @@ static jt_status bn_infer(const jt_infer_args *a) {
                             jt_dtype_name(x->dtype), jt_dims_str(x->dims, x->rank, s, sizeof s));
     }
     int64_t chan, plane;
-    bn_split(at, x, &chan, &plane);
+    bn_split(at->spatial, x, &chan, &plane);
     for (int i = 1; i < 5; i++) {
         const jt_tensor *t = a->in[i];
         if (!jt_dtype_is_float(t->dtype) || jt_tensor_numel(t) != chan) {
@@ -118,9 +119,131 @@ static void set_f64(jt_tensor *t, int64_t i, double v) {
 
 static size_t bn_workspace(const jt_kernel_args *a) {
     int64_t chan, plane;
-    bn_split(a->attrs, a->in[0], &chan, &plane);
+    bn_split(((const bn_attrs *)a->attrs)->spatial, a->in[0], &chan, &plane);
     return (size_t)chan * 4 * sizeof(double);
 }
+
+/* ---- reverse mode ----
+ * dX, dscale, dB = BatchNormalizationGrad(dY, X, scale, B, mean, var), emitting only the requested ones
+ * (attribute `grads` lists the forward input index of each output). Inference mode differentiates the
+ * affine map with the running statistics: dX = dY scale / sqrt(var + eps). Training mode differentiates
+ * through the batch statistics (biased variance, recomputed from X):
+ *   dX = scale / sqrt(var + eps) (dY - mean(dY) - xhat mean(dY xhat)),
+ * dscale = sum(dY xhat), dB = sum(dY) (sums over N and the spatial axes). The running statistics (inputs
+ * 3, 4 and outputs 1..4) take no part: inputs 3, 4 are in no_grad_mask and gradients arriving at the
+ * statistics outputs are ignored. X is passed only when the kernel reads it. */
+
+typedef struct bn_grad_attrs {
+    double eps;
+    int64_t spatial, training_mode;
+    int n_grads;
+    int64_t grads[3];
+} bn_grad_attrs;
+
+static jt_status bn_vjp(jt_vjp_args *v) {
+    const bn_attrs *at = v->attrs;
+    if (v->dy[0] < 0) return JT_OK;
+    int64_t grads[3];
+    int n = 0;
+    for (int i = 0; i < 3; i++)
+        if (v->need[i]) grads[n++] = i;
+    if (!n) return JT_OK;
+    bool need_x = at->training_mode || v->need[1];
+    if (at->eps != 1e-5) jt_gb_attr_float(v->b, "epsilon", at->eps);
+    if (!at->spatial) jt_gb_attr_int(v->b, "spatial", 0);
+    if (at->training_mode) jt_gb_attr_int(v->b, "training_mode", 1);
+    jt_gb_attr_ints(v->b, "grads", grads, n);
+    int32_t ins[6] = {v->dy[0], need_x ? v->in[0] : -1, v->in[1], v->in[2], v->in[3], v->in[4]}, outs[3];
+    jt_gb_node(v->b, "BatchNormalizationGrad", JT_DOMAIN_GRAD, NULL, ins, 6, outs, n);
+    for (int i = 0; i < n; i++) v->dx[grads[i]] = outs[i];
+    return jt_gb_status(v->b);
+}
+
+static jt_status bn_grad_parse(jt_ctx *ctx, const jt_graph *g, const jt_node *n, void *attrs) {
+    static const char *const known[] = {"epsilon", "spatial", "training_mode", "grads", NULL};
+    bn_grad_attrs *at = attrs;
+    memset(at, 0, sizeof *at);
+    JT_TRY(jt_attrs_check_known(ctx, g, n, known));
+    JT_TRY(jt_attr_float(ctx, g, n, "epsilon", 1e-5, &at->eps));
+    JT_TRY(jt_attr_int(ctx, g, n, "spatial", 1, &at->spatial));
+    JT_TRY(jt_attr_int(ctx, g, n, "training_mode", 0, &at->training_mode));
+    JT_TRY(jt_attr_ints(ctx, g, n, "grads", at->grads, 3, &at->n_grads));
+    for (int i = 0; i < at->n_grads; i++)
+        if (at->grads[i] < 0 || at->grads[i] > 2 || (i > 0 && at->grads[i] <= at->grads[i - 1]))
+            return jt_node_fail(ctx, g, n, JT_ERR_INVALID_MODEL, "grads must be increasing values in 0..2 (X, scale, B)");
+    if (at->n_grads != n->n_out)
+        return jt_node_fail(ctx, g, n, JT_ERR_INVALID_MODEL, "grads lists %d inputs for %d outputs", at->n_grads, n->n_out);
+    return JT_OK;
+}
+
+static jt_status bn_grad_infer(const jt_infer_args *a) {
+    const bn_grad_attrs *at = a->attrs;
+    const jt_tensor *dy = a->in[0], *x = a->in[1];
+    static const char *const names[] = {"dY", "X", "scale", "B", "input_mean", "input_var"};
+    char s1[128], s2[128];
+    if (!jt_dtype_is_float(dy->dtype) || dy->rank < 2)
+        return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_SHAPE, "dY has dtype %s and shape %s, expected float with rank >= 2",
+                            jt_dtype_name(dy->dtype), jt_dims_str(dy->dims, dy->rank, s1, sizeof s1));
+    bool need_x = at->training_mode;
+    for (int i = 0; i < at->n_grads; i++) need_x |= at->grads[i] == 1;
+    if (need_x && !x)
+        return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_INVALID_MODEL, "input X is required for these gradients");
+    if (x && (x->dtype != dy->dtype || !jt_dims_equal(x->dims, x->rank, dy->dims, dy->rank)))
+        return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_SHAPE, "X %s %s and dY %s %s differ", jt_dtype_name(x->dtype),
+                            jt_dims_str(x->dims, x->rank, s1, sizeof s1), jt_dtype_name(dy->dtype),
+                            jt_dims_str(dy->dims, dy->rank, s2, sizeof s2));
+    int64_t chan, plane;
+    bn_split(at->spatial, dy, &chan, &plane);
+    for (int i = 2; i < 6; i++) {
+        const jt_tensor *t = a->in[i];
+        if (!t && (i < 4 || !at->training_mode))
+            return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_INVALID_MODEL, "input %s is required", names[i]);
+        if (t && (!jt_dtype_is_float(t->dtype) || jt_tensor_numel(t) != chan))
+            return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_SHAPE, "%s has dtype %s and shape %s, expected %lld float values",
+                                names[i], jt_dtype_name(t->dtype), jt_dims_str(t->dims, t->rank, s1, sizeof s1),
+                                (long long)chan);
+    }
+    for (int i = 0; i < at->n_grads; i++) {
+        const jt_tensor *like = at->grads[i] == 0 ? dy : a->in[1 + at->grads[i]];
+        jt_tensor_set_shape(a->out[i], like->dtype, like->rank, like->dims);
+    }
+    return JT_OK;
+}
+
+static size_t bn_grad_workspace(const jt_kernel_args *a) {
+    int64_t chan, plane;
+    bn_split(((const bn_grad_attrs *)a->attrs)->spatial, a->in[0], &chan, &plane);
+    return (size_t)chan * 6 * sizeof(double);
+}
+
+static void bn_grad_cost(const jt_kernel_args *a, double *flops, double *bytes) {
+    double n = (double)jt_tensor_numel(a->in[0]);
+    *flops = 8.0 * n;
+    *bytes = 3.0 * (double)jt_tensor_nbytes(a->in[0]);
+}
+
+#define T float
+#define SFX f32
+#include "batchnorm_grad_tmpl.h"
+#undef T
+#undef SFX
+
+#define T double
+#define SFX f64
+#include "batchnorm_grad_tmpl.h"
+#undef T
+#undef SFX
+
+const jt_op_impl jt_impl_batchnorm_grad = {
+    .min_in = 6, .max_in = 6, .min_out = 1, .max_out = 3,
+    .attr_size = sizeof(bn_grad_attrs),
+    .parse = bn_grad_parse,
+    .infer = bn_grad_infer,
+    .workspace = bn_grad_workspace,
+    .cost = bn_grad_cost,
+    .cpu_f32 = bn_grad_cpu_f32, .cpu_f64 = bn_grad_cpu_f64,
+    .type_input = 0,
+};
 
 const jt_op_impl jt_impl_batchnorm = {
     .min_in = 5, .max_in = 5, .min_out = 1, .max_out = 5,
@@ -131,4 +254,6 @@ const jt_op_impl jt_impl_batchnorm = {
     .cost = bn_cost,
     .cpu_f32 = bn_cpu_f32, .cpu_f64 = bn_cpu_f64,
     .type_input = 0,
+    .vjp = bn_vjp,
+    .no_grad_mask = (1u << 3) | (1u << 4),
 };

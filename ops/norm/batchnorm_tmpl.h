@@ -49,7 +49,7 @@ static void FN(bn_apply_task)(void *arg, int64_t t) {
 static jt_status FN(bn_cpu)(const jt_kernel_args *a) {
     const bn_attrs *at = a->attrs;
     int64_t chan, plane;
-    bn_split(at, a->in[0], &chan, &plane);
+    bn_split(at->spatial, a->in[0], &chan, &plane);
     if (!a->ws || a->ws_size < (size_t)chan * 4 * sizeof(double))
         return jt_fail(a->ctx, JT_ERR_INTERNAL, "node '%s': BatchNormalization workspace missing",
                        a->node->name);

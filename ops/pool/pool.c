@@ -8,23 +8,7 @@
 
 #include "conv/window.h"
 #include "op.h"
-
-enum pool_kind { POOL_MAX, POOL_AVG, POOL_GMAX, POOL_GAVG };
-
-typedef struct pool_attrs {
-    int kind;
-    int n_kernel, n_strides, n_pads, n_dil;
-    int64_t kernel[3], strides[3], pads[6], dil[3];
-    int auto_pad;
-    int64_t ceil_mode, count_include_pad, storage_order;
-} pool_attrs;
-
-typedef struct pool_geom {
-    int nsp;
-    int64_t N, C;
-    int64_t in[3], out[3], k[3], s[3], d[3], pb[3], pe[3];
-    int64_t in_sz, out_sz;
-} pool_geom;
+#include "pool.h"
 
 static jt_status pool_parse_window(jt_ctx *ctx, const jt_graph *g, const jt_node *n, pool_attrs *at) {
     JT_TRY(jt_attr_ints(ctx, g, n, "kernel_shape", at->kernel, 3, &at->n_kernel));
@@ -42,7 +26,7 @@ static jt_status pool_parse_window(jt_ctx *ctx, const jt_graph *g, const jt_node
     return JT_OK;
 }
 
-static jt_status maxpool_parse(jt_ctx *ctx, const jt_graph *g, const jt_node *n, void *attrs) {
+jt_status jt_maxpool_parse(jt_ctx *ctx, const jt_graph *g, const jt_node *n, void *attrs) {
     static const char *const known[] = {"auto_pad", "ceil_mode", "dilations", "kernel_shape", "pads",
                                         "storage_order", "strides", NULL};
     pool_attrs *at = attrs;
@@ -53,7 +37,7 @@ static jt_status maxpool_parse(jt_ctx *ctx, const jt_graph *g, const jt_node *n,
     return pool_parse_window(ctx, g, n, at);
 }
 
-static jt_status avgpool_parse(jt_ctx *ctx, const jt_graph *g, const jt_node *n, void *attrs) {
+jt_status jt_avgpool_parse(jt_ctx *ctx, const jt_graph *g, const jt_node *n, void *attrs) {
     static const char *const known[] = {"auto_pad", "ceil_mode", "count_include_pad", "kernel_shape",
                                         "pads", "strides", NULL};
     pool_attrs *at = attrs;
@@ -64,21 +48,21 @@ static jt_status avgpool_parse(jt_ctx *ctx, const jt_graph *g, const jt_node *n,
     return pool_parse_window(ctx, g, n, at);
 }
 
-static jt_status gmax_parse(jt_ctx *ctx, const jt_graph *g, const jt_node *n, void *attrs) {
+jt_status jt_gmax_parse(jt_ctx *ctx, const jt_graph *g, const jt_node *n, void *attrs) {
     pool_attrs *at = attrs;
     memset(at, 0, sizeof *at);
     at->kind = POOL_GMAX;
     return jt_attrs_check_known(ctx, g, n, NULL);
 }
 
-static jt_status gavg_parse(jt_ctx *ctx, const jt_graph *g, const jt_node *n, void *attrs) {
+jt_status jt_gavg_parse(jt_ctx *ctx, const jt_graph *g, const jt_node *n, void *attrs) {
     pool_attrs *at = attrs;
     memset(at, 0, sizeof *at);
     at->kind = POOL_GAVG;
     return jt_attrs_check_known(ctx, g, n, NULL);
 }
 
-static jt_status pool_geom_make(jt_ctx *ctx, const jt_graph *g, const jt_node *n, const pool_attrs *at,
+jt_status jt_pool_geom_make(jt_ctx *ctx, const jt_graph *g, const jt_node *n, const pool_attrs *at,
                                 const jt_tensor *x, pool_geom *geo) {
     char sx[128];
     int r = x->rank, nsp = r - 2;
@@ -137,7 +121,7 @@ static jt_status pool_infer(const jt_infer_args *a) {
                             jt_dtype_name(x->dtype),
                             at->kind == POOL_MAX ? "float32, float64, uint8 or int8" : "float32 or float64");
     pool_geom geo;
-    JT_TRY(pool_geom_make(a->ctx, a->graph, a->node, at, x, &geo));
+    JT_TRY(jt_pool_geom_make(a->ctx, a->graph, a->node, at, x, &geo));
     int64_t d[5] = {geo.N, geo.C};
     for (int i = 0; i < geo.nsp; i++) d[2 + i] = geo.out[3 - geo.nsp + i];
     jt_tensor_set_shape(a->out[0], x->dtype, x->rank, d);
@@ -148,13 +132,12 @@ static jt_status pool_infer(const jt_infer_args *a) {
 static void pool_cost(const jt_kernel_args *a, double *flops, double *bytes) {
     pool_geom geo;
     *flops = *bytes = 0;
-    if (pool_geom_make(a->ctx, NULL, a->node, a->attrs, a->in[0], &geo) != JT_OK) return;
+    if (jt_pool_geom_make(a->ctx, NULL, a->node, a->attrs, a->in[0], &geo) != JT_OK) return;
     *flops = (double)geo.N * geo.C * geo.out_sz * geo.k[0] * geo.k[1] * geo.k[2];
     *bytes = (double)(jt_tensor_nbytes(a->in[0]) + jt_tensor_nbytes(a->out[0]));
 }
 
-/* Indices i in [0, count) with 0 <= i*s + off < limit, as the half-open range [*lo, *hi). */
-static void axis_range(int64_t off, int64_t s, int64_t limit, int64_t count, int64_t *lo, int64_t *hi) {
+void jt_pool_axis_range(int64_t off, int64_t s, int64_t limit, int64_t count, int64_t *lo, int64_t *hi) {
     int64_t l = jt_div_ceil(-off, s), h = jt_div_floor(limit - 1 - off, s) + 1;
     if (l < 0) l = 0;
     if (h > count) h = count;
@@ -216,31 +199,35 @@ static jt_status pool_cpu_other(const jt_kernel_args *a) {
 const jt_op_impl jt_impl_maxpool = {
     .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 2,
     .attr_size = sizeof(pool_attrs),
-    .parse = maxpool_parse, .infer = pool_infer, .cost = pool_cost,
+    .parse = jt_maxpool_parse, .infer = pool_infer, .cost = pool_cost,
     .cpu_f32 = pool_cpu_f32, .cpu_f64 = pool_cpu_f64, .cpu_other = pool_cpu_other,
     .type_input = 0,
+    .vjp = jt_pool_vjp,
 };
 
 const jt_op_impl jt_impl_averagepool = {
     .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
     .attr_size = sizeof(pool_attrs),
-    .parse = avgpool_parse, .infer = pool_infer, .cost = pool_cost,
+    .parse = jt_avgpool_parse, .infer = pool_infer, .cost = pool_cost,
     .cpu_f32 = pool_cpu_f32, .cpu_f64 = pool_cpu_f64,
     .type_input = 0,
+    .vjp = jt_pool_vjp,
 };
 
 const jt_op_impl jt_impl_global_maxpool = {
     .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
     .attr_size = sizeof(pool_attrs),
-    .parse = gmax_parse, .infer = pool_infer, .cost = pool_cost,
+    .parse = jt_gmax_parse, .infer = pool_infer, .cost = pool_cost,
     .cpu_f32 = pool_cpu_f32, .cpu_f64 = pool_cpu_f64,
     .type_input = 0,
+    .vjp = jt_pool_vjp,
 };
 
 const jt_op_impl jt_impl_global_averagepool = {
     .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
     .attr_size = sizeof(pool_attrs),
-    .parse = gavg_parse, .infer = pool_infer, .cost = pool_cost,
+    .parse = jt_gavg_parse, .infer = pool_infer, .cost = pool_cost,
     .cpu_f32 = pool_cpu_f32, .cpu_f64 = pool_cpu_f64,
     .type_input = 0,
+    .vjp = jt_pool_vjp,
 };

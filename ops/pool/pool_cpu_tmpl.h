@@ -39,7 +39,7 @@ static void FN(pool_task)(void *arg, int64_t t) {
             for (int64_t ow = 0; ow < g->out[2]; ow++) {
                 int64_t st[3] = {od * g->s[0] - g->pb[0], oh * g->s[1] - g->pb[1], ow * g->s[2] - g->pb[2]};
                 int64_t lo[3], hi[3];
-                for (int a = 0; a < 3; a++) axis_range(st[a], g->d[a], g->in[a], g->k[a], &lo[a], &hi[a]);
+                for (int a = 0; a < 3; a++) jt_pool_axis_range(st[a], g->d[a], g->in[a], g->k[a], &lo[a], &hi[a]);
                 int64_t o = (od * g->out[1] + oh) * g->out[2] + ow;
                 if (is_max) {
                     T m = LOWEST;
@@ -88,7 +88,7 @@ static void FN(pool_task)(void *arg, int64_t t) {
 static jt_status FN(pool_cpu)(const jt_kernel_args *a) {
     const pool_attrs *at = a->attrs;
     pool_geom geo;
-    JT_TRY(pool_geom_make(a->ctx, NULL, a->node, at, a->in[0], &geo));
+    JT_TRY(jt_pool_geom_make(a->ctx, NULL, a->node, at, a->in[0], &geo));
     FN(pool_job) j = {&geo, at, a->in[0]->data, a->out[0]->data,
                       a->n_out > 1 && a->out[1] ? a->out[1]->data : NULL};
     jt_pool_run(a->pool, FN(pool_task), &j, geo.N * geo.C);

@@ -10,7 +10,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "op.h"
+#include "reduce.h"
 
 #define EW_CAT_(a, b) a##b
 #define EW_CAT(a, b) EW_CAT_(a, b)
@@ -19,14 +19,6 @@
 
 enum { RK_SUM, RK_MEAN, RK_MAX };
 enum { RL_ROWS, RL_COLS, RL_GENERAL };
-
-typedef struct reduce_attrs {
-    int64_t axes[JT_MAX_RANK];
-    int n_axes;
-    int64_t keepdims;
-    int64_t noop_with_empty_axes;
-    int axes_input; /* this version takes axes as input 1 */
-} reduce_attrs;
 
 typedef struct red_shape {
     int nk, nr;
@@ -270,18 +262,19 @@ static void reduce_cost(const jt_kernel_args *a, double *flops, double *bytes) {
     *bytes = (double)(jt_tensor_nbytes(a->in[0]) + jt_tensor_nbytes(a->out[0]));
 }
 
-#define RED_IMPL(name, kern, parse_fn, maxin)                                                      \
+#define RED_IMPL(name, kern, parse_fn, maxin, vjp_fn)                                                    \
     const jt_op_impl jt_impl_##name = {                                                            \
         .min_in = 1, .max_in = maxin, .min_out = 1, .max_out = 1,                                  \
         .attr_size = sizeof(reduce_attrs), .parse = parse_fn,                                      \
         .infer = reduce_infer, .cost = reduce_cost,                                                \
         .cpu_f32 = kern, .cpu_f64 = kern, .cpu_other = kern,                                       \
-        .type_input = 0,                                                                           \
+        .type_input = 0, .vjp = vjp_fn, .no_grad_mask = 2u, /* axes */                             \
+        .const_mask = maxin > 1 ? 2u : 0u,                                                         \
     };
 
-RED_IMPL(reduce_sum, sum_kernel, parse_attr_axes, 1)
-RED_IMPL(reduce_sum_13, sum_kernel, parse_input_axes, 2)
-RED_IMPL(reduce_mean, mean_kernel, parse_attr_axes, 1)
-RED_IMPL(reduce_mean_18, mean_kernel, parse_input_axes, 2)
-RED_IMPL(reduce_max, max_kernel, parse_attr_axes, 1)
-RED_IMPL(reduce_max_18, max_kernel, parse_input_axes, 2)
+RED_IMPL(reduce_sum, sum_kernel, parse_attr_axes, 1, jt_vjp_reduce_sum)
+RED_IMPL(reduce_sum_13, sum_kernel, parse_input_axes, 2, jt_vjp_reduce_sum)
+RED_IMPL(reduce_mean, mean_kernel, parse_attr_axes, 1, jt_vjp_reduce_mean)
+RED_IMPL(reduce_mean_18, mean_kernel, parse_input_axes, 2, jt_vjp_reduce_mean)
+RED_IMPL(reduce_max, max_kernel, parse_attr_axes, 1, jt_vjp_reduce_max)
+RED_IMPL(reduce_max_18, max_kernel, parse_input_axes, 2, jt_vjp_reduce_max)

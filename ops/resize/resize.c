@@ -18,6 +18,10 @@ static jt_status resize_parse(jt_ctx *ctx, const jt_graph *g, const jt_node *n, 
                                           "extrapolation_value", "mode", "nearest_mode", "antialias", "axes",
                                           "keep_aspect_ratio_policy", NULL};
     JT_TRY(jt_attrs_check_known(ctx, g, n, since >= 18 ? known18 : since >= 11 ? known11 : known10));
+    return jt_resize_parse_attrs(ctx, g, n, p, since);
+}
+
+jt_status jt_resize_parse_attrs(jt_ctx *ctx, const jt_graph *g, const jt_node *n, resize_attrs *p, int since) {
     memset(p, 0, sizeof *p);
     const char *s;
     JT_TRY(jt_attr_string(ctx, g, n, "mode", "nearest", &s));
@@ -78,4 +82,5 @@ const jt_op_impl jt_impl_resize = {
     .cpu_f32 = jt_resize_kernel, .cpu_f64 = jt_resize_kernel, .cpu_other = jt_resize_kernel,
     .type_input = 0,
     .const_mask = 0xEu, .no_grad_mask = 0xEu,
+    .vjp = jt_resize_vjp,
 };

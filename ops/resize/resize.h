@@ -31,6 +31,25 @@ typedef struct resize_geom {
     double roi0[JT_MAX_RANK], roi1[JT_MAX_RANK];
 } resize_geom;
 
+/* Per-axis tap table: output position o reads idx[o*T+k] (clamped) with weight w[o*T+k], or the
+ * extrapolation value where ext[o] (tf_crop_and_resize outside the input). */
+typedef struct jt_resize_table {
+    int64_t *idx;
+    double *w;
+    uint8_t *ext;
+    bool identity; /* the axis is unchanged: out == in, idx[o*T] == o with weight 1 */
+} jt_resize_table;
+
+int jt_resize_taps(int mode); /* 1 nearest, 2 linear, 4 cubic */
+/* Bytes of the tables of every axis for output dims out[r]. */
+size_t jt_resize_tables_bytes(const resize_attrs *p, const int64_t *out, int r);
+/* Carves the tables from ws and fills them; returns the first byte after them. */
+char *jt_resize_build_tables(const resize_attrs *p, const resize_geom *geo, char *ws, jt_resize_table *tab);
+/* Parses the attributes of Resize-<since> (known-attribute check excluded). */
+jt_status jt_resize_parse_attrs(jt_ctx *ctx, const jt_graph *g, const jt_node *n, resize_attrs *p, int since);
+/* VJP of Resize and Upsample: dX = ResizeGrad(dY, Shape(X), roi, scales, sizes) (ops/resize/resize_grad.c). */
+jt_status jt_resize_vjp(jt_vjp_args *v);
+
 /* Output geometry from the attributes and the (constant) roi/scales/sizes inputs. g may be NULL. */
 jt_status jt_resize_geometry(jt_ctx *ctx, const jt_graph *g, const jt_node *n, const resize_attrs *p,
                              int n_in, const jt_tensor *const *in, resize_geom *geo);

@@ -150,13 +150,9 @@ jt_status jt_resize_infer(const jt_infer_args *a) {
 /* ---- tap tables ---- */
 
 static int n_taps(int mode) { return mode == RS_NEAREST ? 1 : mode == RS_LINEAR ? 2 : 4; }
+int jt_resize_taps(int mode) { return n_taps(mode); }
 
-typedef struct {
-    int64_t *idx; /* [out * T] clamped source indices */
-    double *w;    /* [out * T] */
-    uint8_t *ext; /* [out] 1: extrapolate */
-    bool identity;
-} axis_table;
+typedef jt_resize_table axis_table;
 
 static double coord(const resize_attrs *p, const resize_geom *geo, int d, int64_t o) {
     double x = (double)o, s = geo->scale[d], in = (double)geo->in[d], ol = geo->out_len[d];
@@ -248,6 +244,26 @@ static size_t tables_bytes(const resize_attrs *p, const int64_t *out, int r) {
     for (int d = 0; d < r; d++)
         b += align64((size_t)out[d] * (size_t)T * 16) + align64((size_t)out[d]);
     return b;
+}
+
+size_t jt_resize_tables_bytes(const resize_attrs *p, const int64_t *out, int r) { return tables_bytes(p, out, r); }
+
+/* Carves the per-axis tables from w and fills them; returns the first byte after them. */
+static char *make_tables(const resize_attrs *p, const resize_geom *geo, char *w, axis_table *tab) {
+    int T = n_taps(p->mode);
+    for (int d = 0; d < geo->rank; d++) {
+        tab[d].idx = (int64_t *)w;
+        tab[d].w = (double *)(w + (size_t)geo->out[d] * (size_t)T * 8);
+        w += align64((size_t)geo->out[d] * (size_t)T * 16);
+        tab[d].ext = (uint8_t *)w;
+        w += align64((size_t)geo->out[d]);
+        build_table(p, geo, d, &tab[d]);
+    }
+    return w;
+}
+
+char *jt_resize_build_tables(const resize_attrs *p, const resize_geom *geo, char *ws, jt_resize_table *tab) {
+    return make_tables(p, geo, ws, tab);
 }
 
 /* Largest intermediate (elements) over the separable passes, last axis first. */
@@ -410,16 +426,8 @@ jt_status jt_resize_kernel(const jt_kernel_args *a) {
     }
     if (!a->ws || a->ws_size < jt_resize_workspace(a))
         return jt_node_fail(a->ctx, NULL, a->node, JT_ERR_INTERNAL, "workspace too small");
-    char *w = a->ws;
     axis_table tab[JT_MAX_RANK];
-    for (int d = 0; d < r; d++) {
-        tab[d].idx = (int64_t *)w;
-        tab[d].w = (double *)(w + (size_t)geo.out[d] * (size_t)T * 8);
-        w += align64((size_t)geo.out[d] * (size_t)T * 16);
-        tab[d].ext = (uint8_t *)w;
-        w += align64((size_t)geo.out[d]);
-        build_table(p, &geo, d, &tab[d]);
-    }
+    char *w = make_tables(p, &geo, a->ws, tab);
     if (p->mode == RS_NEAREST) {
         nn_job j = {.src = x->data, .dst = y->data, .es = es, .r = r, .geo = &geo, .tab = tab};
         jt_dims_strides(r, x->dims, j.is);

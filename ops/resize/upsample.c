@@ -38,4 +38,5 @@ const jt_op_impl jt_impl_upsample = {
     .cpu_f32 = jt_resize_kernel, .cpu_f64 = jt_resize_kernel, .cpu_other = jt_resize_kernel,
     .type_input = 0,
     .const_mask = 0x2u, .no_grad_mask = 0x2u,
+    .vjp = jt_resize_vjp,
 };

@@ -4,11 +4,15 @@
  * accepted as the optional second input of Split-1), 'num_outputs' (18), or equal parts. */
 #include <string.h>
 
+#include "jatp/builder.h"
 #include "shape_util.h"
 
 #define MAX_PARTS 1024
 
 #define MAX_SPLIT_ATTR 64
+
+static jt_status concat_vjp(jt_vjp_args *v);
+static jt_status split_vjp(jt_vjp_args *v);
 
 typedef struct {
     int64_t axis;
@@ -146,6 +150,7 @@ const jt_op_impl jt_impl_concat = {
     .infer = concat_infer,
     .cpu_f32 = concat_kernel, .cpu_f64 = concat_kernel, .cpu_other = concat_kernel,
     .type_input = 0,
+    .vjp = concat_vjp,
 };
 
 /* ---- Split ---- */
@@ -261,4 +266,115 @@ const jt_op_impl jt_impl_split = {
     .infer = split_infer,
     .cpu_f32 = split_kernel, .cpu_f64 = split_kernel, .cpu_other = split_kernel,
     .type_input = 0,
+    .vjp = split_vjp, .no_grad_mask = 1u << 1, .const_mask = 1u << 1,
+};
+
+/* ---- gradients ----
+ * Concat: ConcatGrad(dY, Shape(X_0), ..., Shape(X_n-1)) -> dX_0..dX_n-1, a Split whose part sizes come
+ *   from the (plan-time constant) input shapes, so the forward inputs need not stay alive.
+ * Split: dX = Concat(dY_0, ..., dY_n-1), ZerosLike(Y_j) standing in for outputs without a gradient. */
+
+static jt_status concat_vjp(jt_vjp_args *v) {
+    const concat_attrs *p = v->attrs;
+    int32_t ins[65], outs[64];
+    if (v->n_in > 64) return jt_fail(v->b->ctx, JT_ERR_UNSUPPORTED, "Concat backward: at most 64 inputs");
+    ins[0] = v->dy[0];
+    for (int i = 0; i < v->n_in; i++) ins[i + 1] = jt_gb_op(v->b, "Shape", "", NULL, &v->in[i], 1);
+    jt_gb_attr_int(v->b, "axis", p->axis);
+    if (jt_gb_node(v->b, "ConcatGrad", JT_DOMAIN_GRAD, NULL, ins, v->n_in + 1, outs, v->n_in) != 0)
+        return jt_gb_status(v->b);
+    for (int i = 0; i < v->n_in; i++)
+        if (v->need[i]) v->dx[i] = outs[i];
+    return jt_gb_status(v->b);
+}
+
+static jt_status split_vjp(jt_vjp_args *v) {
+    const split_attrs *p = v->attrs;
+    int32_t ins[64];
+    if (!v->need[0]) return JT_OK;
+    if (v->n_out > 64) return jt_fail(v->b->ctx, JT_ERR_UNSUPPORTED, "Split backward: at most 64 outputs");
+    for (int j = 0; j < v->n_out; j++) {
+        if (v->dy[j] >= 0) {
+            ins[j] = v->dy[j];
+            continue;
+        }
+        if (v->out[j] < 0)
+            return jt_fail(v->b->ctx, JT_ERR_UNSUPPORTED, "Split backward: output %d is omitted, its size is unknown",
+                           j);
+        ins[j] = jt_gb_op(v->b, "ZerosLike", JT_DOMAIN_GRAD, NULL, &v->out[j], 1);
+    }
+    jt_gb_attr_int(v->b, "axis", p->axis);
+    v->dx[0] = jt_gb_op(v->b, "Concat", "", NULL, ins, v->n_out);
+    return jt_gb_status(v->b);
+}
+
+static jt_status concat_grad_parse(jt_ctx *ctx, const jt_graph *g, const jt_node *n, void *attrs) {
+    concat_attrs *p = attrs;
+    static const char *const known[] = {"axis", NULL};
+    JT_TRY(jt_attrs_check_known(ctx, g, n, known));
+    p->has_axis = jt_node_attr(n, "axis") != NULL;
+    if (!p->has_axis) return jt_node_fail(ctx, g, n, JT_ERR_INVALID_MODEL, "attribute 'axis' is required");
+    return jt_attr_int(ctx, g, n, "axis", 0, &p->axis);
+}
+
+static jt_status concat_grad_infer(const jt_infer_args *a) {
+    const concat_attrs *p = a->attrs;
+    const jt_tensor *dy = a->in[0];
+    int ax;
+    if (!jt_dtype_is_float(dy->dtype))
+        return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_UNSUPPORTED, "dY is %s, expected float32 or float64",
+                            jt_dtype_name(dy->dtype));
+    if (a->n_out != a->n_in - 1)
+        return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_INVALID_MODEL, "%d shapes but %d outputs", a->n_in - 1,
+                            a->n_out);
+    JT_TRY(jt_norm_axis(a->ctx, a->graph, a->node, p->axis, dy->rank, &ax));
+    int64_t sum = 0;
+    for (int i = 0; i < a->n_out; i++) {
+        int64_t d[JT_MAX_RANK];
+        int r;
+        JT_TRY(jt_read_const_ints(a->ctx, a->graph, a->node, a->in[i + 1], "shape", d, JT_MAX_RANK, &r));
+        bool ok = r == dy->rank;
+        for (int k = 0; ok && k < r; k++)
+            if (k != ax && d[k] != dy->dims[k]) ok = false;
+        if (!ok) {
+            char s0[128], s1[128];
+            return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_SHAPE, "part %d %s does not fit dY %s on axis %d",
+                                i, jt_dims_str(d, r, s1, sizeof s1), jt_dims_str(dy->dims, dy->rank, s0, sizeof s0),
+                                ax);
+        }
+        sum += d[ax];
+        if (a->out[i]) jt_tensor_set_shape(a->out[i], dy->dtype, r, d);
+    }
+    if (sum != dy->dims[ax])
+        return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_SHAPE, "parts sum to %lld on axis %d, dY has %lld",
+                            (long long)sum, ax, (long long)dy->dims[ax]);
+    return JT_OK;
+}
+
+static jt_status concat_grad_kernel(const jt_kernel_args *a) {
+    const concat_attrs *p = a->attrs;
+    const jt_tensor *dy = a->in[0];
+    int ax = (int)(p->axis < 0 ? p->axis + dy->rank : p->axis);
+    size_t es = jt_dtype_size(dy->dtype);
+    char *parts[MAX_PARTS];
+    int64_t pbytes[MAX_PARTS], outer, inner;
+    axis_geometry(dy, ax, &outer, &inner);
+    for (int i = 0; i < a->n_out; i++) {
+        parts[i] = a->out[i] ? a->out[i]->data : NULL;
+        pbytes[i] = jt_tensor_get_i64(a->in[i + 1], ax) * inner * (int64_t)es;
+    }
+    blk_job j = {.big = dy->data, .part = parts, .part_bytes = pbytes, .n = a->n_out,
+                 .big_row = dy->dims[ax] * inner * (int64_t)es, .outer = outer, .to_big = false};
+    blk_run(a->pool, &j);
+    return JT_OK;
+}
+
+const jt_op_impl jt_impl_concat_grad = {
+    .min_in = 2, .max_in = -1, .min_out = 1, .max_out = -1,
+    .attr_size = sizeof(concat_attrs),
+    .parse = concat_grad_parse,
+    .infer = concat_grad_infer,
+    .cpu_f32 = concat_grad_kernel, .cpu_f64 = concat_grad_kernel,
+    .type_input = 0,
+    .no_grad_mask = ~1u, .const_mask = ~1u,
 };

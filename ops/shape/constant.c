@@ -145,4 +145,5 @@ const jt_op_impl jt_impl_constant_of_shape = {
     .infer = cos_infer,
     .cpu_f32 = cos_kernel, .cpu_f64 = cos_kernel, .cpu_other = cos_kernel,
     .type_input = -1,
+    .no_grad_mask = 1u, .const_mask = 1u,
 };

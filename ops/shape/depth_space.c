@@ -2,6 +2,7 @@
  * is a reshape to 6-D, a transpose and a reshape, done as one strided copy. */
 #include <string.h>
 
+#include "jatp/builder.h"
 #include "shape_util.h"
 
 typedef struct {
@@ -11,8 +12,9 @@ typedef struct {
 
 static jt_status d2s_parse(jt_ctx *ctx, const jt_graph *g, const jt_node *n, void *attrs) {
     d2s_attrs *p = attrs;
-    bool is_d2s = strcmp(n->op_type, "DepthToSpace") == 0;
-    bool has_mode = is_d2s && n->op && n->op->since >= 11;
+    bool grad = strcmp(n->op_type, "DepthToSpaceGrad") == 0;
+    bool is_d2s = grad || strcmp(n->op_type, "DepthToSpace") == 0;
+    bool has_mode = grad || (is_d2s && n->op && n->op->since >= 11);
     static const char *const known_mode[] = {"blocksize", "mode", NULL};
     static const char *const known[] = {"blocksize", NULL};
     JT_TRY(jt_attrs_check_known(ctx, g, n, has_mode ? known_mode : known));
@@ -65,6 +67,15 @@ static jt_status s2d_infer(const jt_infer_args *a) {
     return JT_OK;
 }
 
+/* DepthToSpace's 6-D view of its input and permutation. */
+static void d2s_view(const d2s_attrs *p, const int64_t *d, int64_t *v, const int **perm) {
+    static const int perm_crd[6] = {0, 1, 4, 2, 5, 3}, perm_dcr[6] = {0, 3, 4, 1, 5, 2};
+    int64_t b = p->blocksize, c = d[1] / (b * b);
+    int64_t crd[6] = {d[0], c, b, b, d[2], d[3]}, dcr[6] = {d[0], b, b, c, d[2], d[3]};
+    memcpy(v, p->crd ? crd : dcr, sizeof crd);
+    *perm = p->crd ? perm_crd : perm_dcr;
+}
+
 /* Copies x viewed as 6-D dims v, permuted by perm, into dst. */
 static void permute6(const jt_kernel_args *a, const int64_t *v, const int *perm) {
     const jt_tensor *x = a->in[0];
@@ -78,17 +89,10 @@ static void permute6(const jt_kernel_args *a, const int64_t *v, const int *perm)
 }
 
 static jt_status d2s_kernel(const jt_kernel_args *a) {
-    const d2s_attrs *p = a->attrs;
-    const int64_t *d = a->in[0]->dims, b = p->blocksize, c = d[1] / (b * b);
-    if (p->crd) {
-        int64_t v[6] = {d[0], c, b, b, d[2], d[3]};
-        static const int perm[6] = {0, 1, 4, 2, 5, 3};
-        permute6(a, v, perm);
-    } else {
-        int64_t v[6] = {d[0], b, b, c, d[2], d[3]};
-        static const int perm[6] = {0, 3, 4, 1, 5, 2};
-        permute6(a, v, perm);
-    }
+    int64_t v[6];
+    const int *perm;
+    d2s_view(a->attrs, a->in[0]->dims, v, &perm);
+    permute6(a, v, perm);
     return JT_OK;
 }
 
@@ -101,6 +105,55 @@ static jt_status s2d_kernel(const jt_kernel_args *a) {
     return JT_OK;
 }
 
+/* ---- gradients ----
+ * The ops are permutations, so the gradient is the inverse permutation: SpaceToDepth for DepthToSpace
+ * in DCR mode, DepthToSpace (DCR) for SpaceToDepth, and DepthToSpaceGrad(dY) (jatp.grad; blocksize,
+ * mode) for DepthToSpace in CRD mode, which has no standard inverse. */
+
+static jt_status d2s_vjp(jt_vjp_args *v) {
+    const d2s_attrs *p = v->attrs;
+    if (!v->need[0]) return JT_OK;
+    jt_gb_attr_int(v->b, "blocksize", p->blocksize);
+    if (p->crd) {
+        jt_gb_attr_string(v->b, "mode", "CRD");
+        v->dx[0] = jt_gb_op(v->b, "DepthToSpaceGrad", JT_DOMAIN_GRAD, NULL, v->dy, 1);
+    } else {
+        v->dx[0] = jt_gb_op(v->b, "SpaceToDepth", "", NULL, v->dy, 1);
+    }
+    return jt_gb_status(v->b);
+}
+
+static jt_status s2d_vjp(jt_vjp_args *v) {
+    const d2s_attrs *p = v->attrs;
+    if (!v->need[0]) return JT_OK;
+    jt_gb_attr_int(v->b, "blocksize", p->blocksize);
+    v->dx[0] = jt_gb_op(v->b, "DepthToSpace", "", NULL, v->dy, 1);
+    return jt_gb_status(v->b);
+}
+
+/* dX (DepthToSpace's input, viewed as v) = dY permuted back: dX[j] = dY[i] with i_k = j_perm[k]. */
+static jt_status d2s_grad_kernel(const jt_kernel_args *a) {
+    const jt_tensor *dy = a->in[0];
+    jt_tensor *dx = a->out[0];
+    int64_t v[6], od[6], ys[6], st[6];
+    const int *perm;
+    d2s_view(a->attrs, dx->dims, v, &perm);
+    for (int k = 0; k < 6; k++) od[k] = v[perm[k]];
+    jt_dims_strides(6, od, ys);
+    for (int k = 0; k < 6; k++) st[perm[k]] = ys[k];
+    jt_strided_copy(a->pool, dx->data, dy->data, jt_dtype_size(dy->dtype), 6, v, st);
+    return JT_OK;
+}
+
+const jt_op_impl jt_impl_depth_to_space_grad = {
+    .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+    .attr_size = sizeof(d2s_attrs),
+    .parse = d2s_parse,
+    .infer = s2d_infer,
+    .cpu_f32 = d2s_grad_kernel, .cpu_f64 = d2s_grad_kernel,
+    .type_input = 0,
+};
+
 const jt_op_impl jt_impl_depth_to_space = {
     .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
     .attr_size = sizeof(d2s_attrs),
@@ -108,6 +161,7 @@ const jt_op_impl jt_impl_depth_to_space = {
     .infer = d2s_infer,
     .cpu_f32 = d2s_kernel, .cpu_f64 = d2s_kernel, .cpu_other = d2s_kernel,
     .type_input = 0,
+    .vjp = d2s_vjp,
 };
 
 const jt_op_impl jt_impl_space_to_depth = {
@@ -117,4 +171,5 @@ const jt_op_impl jt_impl_space_to_depth = {
     .infer = s2d_infer,
     .cpu_f32 = s2d_kernel, .cpu_f64 = s2d_kernel, .cpu_other = s2d_kernel,
     .type_input = 0,
+    .vjp = s2d_vjp,
 };

@@ -3,6 +3,7 @@
  * broadcast axes. */
 #include <string.h>
 
+#include "jatp/builder.h"
 #include "shape_util.h"
 
 static jt_status expand_infer(const jt_infer_args *a) {
@@ -35,9 +36,17 @@ static jt_status expand_kernel(const jt_kernel_args *a) {
     return JT_OK;
 }
 
+/* dX = SumTo(dY, X): the sum over the broadcast axes. */
+static jt_status expand_vjp(jt_vjp_args *v) {
+    if (!v->need[0]) return JT_OK;
+    v->dx[0] = jt_gb_op(v->b, "SumTo", JT_DOMAIN_GRAD, NULL, (int32_t[]){v->dy[0], v->in[0]}, 2);
+    return jt_gb_status(v->b);
+}
+
 const jt_op_impl jt_impl_expand = {
     .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
     .infer = expand_infer,
     .cpu_f32 = expand_kernel, .cpu_f64 = expand_kernel, .cpu_other = expand_kernel,
     .type_input = 0,
+    .vjp = expand_vjp, .no_grad_mask = 1u << 1, .const_mask = 1u << 1,
 };

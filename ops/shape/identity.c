@@ -21,4 +21,5 @@ const jt_op_impl jt_impl_identity = {
     .cpu_f32 = jt_copy_kernel, .cpu_f64 = jt_copy_kernel, .cpu_other = jt_copy_kernel,
     .type_input = 0,
     .flags = JT_OP_ALIAS,
+    .vjp = jt_vjp_pass_through,
 };

@@ -4,9 +4,12 @@
  * a memcpy of the source row and a right pad. */
 #include <string.h>
 
+#include "jatp/builder.h"
 #include "shape_util.h"
 
 enum { PAD_CONSTANT, PAD_REFLECT, PAD_EDGE };
+
+static jt_status pad_vjp(jt_vjp_args *v);
 
 typedef struct {
     int mode;
@@ -15,13 +18,7 @@ typedef struct {
     double value;
 } pad_attrs;
 
-static jt_status pad_parse(jt_ctx *ctx, const jt_graph *g, const jt_node *n, void *attrs) {
-    pad_attrs *p = attrs;
-    int since = n->op ? n->op->since : n->opset;
-    static const char *const known1[] = {"paddings", "mode", "value", NULL};
-    static const char *const known2[] = {"pads", "mode", "value", NULL};
-    static const char *const known11[] = {"mode", NULL};
-    JT_TRY(jt_attrs_check_known(ctx, g, n, since >= 11 ? known11 : since >= 2 ? known2 : known1));
+static jt_status parse_mode(jt_ctx *ctx, const jt_graph *g, const jt_node *n, pad_attrs *p) {
     const char *mode;
     JT_TRY(jt_attr_string(ctx, g, n, "mode", "constant", &mode));
     if (strcmp(mode, "constant") == 0) p->mode = PAD_CONSTANT;
@@ -30,6 +27,17 @@ static jt_status pad_parse(jt_ctx *ctx, const jt_graph *g, const jt_node *n, voi
     else
         return jt_node_fail(ctx, g, n, JT_ERR_UNSUPPORTED, "mode '%s' is not supported (constant, reflect, edge)",
                             mode);
+    return JT_OK;
+}
+
+static jt_status pad_parse(jt_ctx *ctx, const jt_graph *g, const jt_node *n, void *attrs) {
+    pad_attrs *p = attrs;
+    int since = n->op ? n->op->since : n->opset;
+    static const char *const known1[] = {"paddings", "mode", "value", NULL};
+    static const char *const known2[] = {"pads", "mode", "value", NULL};
+    static const char *const known11[] = {"mode", NULL};
+    JT_TRY(jt_attrs_check_known(ctx, g, n, since >= 11 ? known11 : since >= 2 ? known2 : known1));
+    JT_TRY(parse_mode(ctx, g, n, p));
     JT_TRY(jt_attr_float(ctx, g, n, "value", 0.0, &p->value));
     if (since < 11) {
         const char *name = since >= 2 ? "pads" : "paddings";
@@ -40,46 +48,52 @@ static jt_status pad_parse(jt_ctx *ctx, const jt_graph *g, const jt_node *n, voi
     return JT_OK;
 }
 
-/* Per-axis begin/end pads. g may be NULL (kernel). */
-static jt_status get_pads(jt_ctx *ctx, const jt_graph *g, const jt_node *n, const pad_attrs *p, int n_in,
-                          const jt_tensor *const *in, int64_t *pb, int64_t *pe) {
-    const jt_tensor *x = in[0];
-    int since = n->op ? n->op->since : n->opset;
+/* Per-axis begin/end pads for an input of dims xd[rank]: from the attribute (attr_form) or the
+ * constant inputs pads = in[ip], axes = in[ia] (optional). g may be NULL (kernel). */
+static jt_status pads_of(jt_ctx *ctx, const jt_graph *g, const jt_node *n, const pad_attrs *p, bool attr_form,
+                         int rank, const int64_t *xd, int n_in, const jt_tensor *const *in, int ip, int ia,
+                         int64_t *pb, int64_t *pe) {
     int64_t pads[2 * JT_MAX_RANK], axes[JT_MAX_RANK];
     int np, na = -1;
-    if (since < 11) {
+    if (attr_form) {
         np = p->n_pads;
         memcpy(pads, p->pads, sizeof pads);
     } else {
-        if (n_in < 2 || !in[1]) return jt_node_fail(ctx, g, n, JT_ERR_INVALID_MODEL, "input 'pads' is required");
-        JT_TRY(jt_read_const_ints(ctx, g, n, in[1], "pads", pads, 2 * JT_MAX_RANK, &np));
-        const jt_tensor *ta = jt_in_opt(n_in, in, 3);
+        if (n_in <= ip || !in[ip]) return jt_node_fail(ctx, g, n, JT_ERR_INVALID_MODEL, "input 'pads' is required");
+        JT_TRY(jt_read_const_ints(ctx, g, n, in[ip], "pads", pads, 2 * JT_MAX_RANK, &np));
+        const jt_tensor *ta = jt_in_opt(n_in, in, ia);
         if (ta) JT_TRY(jt_read_const_ints(ctx, g, n, ta, "axes", axes, JT_MAX_RANK, &na));
     }
     if (na < 0) {
-        na = x->rank;
+        na = rank;
         for (int i = 0; i < na; i++) axes[i] = i;
     }
     if (np != 2 * na)
         return jt_node_fail(ctx, g, n, JT_ERR_INVALID_MODEL, "pads has %d values, expected %d (2 x %d axes)", np,
                             2 * na, na);
-    for (int k = 0; k < x->rank; k++) pb[k] = pe[k] = 0;
+    for (int k = 0; k < rank; k++) pb[k] = pe[k] = 0;
     for (int i = 0; i < na; i++) {
         int ax;
-        JT_TRY(jt_norm_axis(ctx, g, n, axes[i], x->rank, &ax));
+        JT_TRY(jt_norm_axis(ctx, g, n, axes[i], rank, &ax));
         pb[ax] = pads[i];
         pe[ax] = pads[i + na];
     }
-    for (int k = 0; k < x->rank; k++) {
-        int64_t o = x->dims[k] + pb[k] + pe[k];
+    for (int k = 0; k < rank; k++) {
+        int64_t o = xd[k] + pb[k] + pe[k];
         if (o < 0)
             return jt_node_fail(ctx, g, n, JT_ERR_SHAPE, "pads %lld, %lld make axis %d of size %lld negative",
-                                (long long)pb[k], (long long)pe[k], k, (long long)x->dims[k]);
-        if (p->mode != PAD_CONSTANT && x->dims[k] == 0 && o > 0)
+                                (long long)pb[k], (long long)pe[k], k, (long long)xd[k]);
+        if (p->mode != PAD_CONSTANT && xd[k] == 0 && o > 0)
             return jt_node_fail(ctx, g, n, JT_ERR_SHAPE, "cannot %s-pad the empty axis %d",
                                 p->mode == PAD_EDGE ? "edge" : "reflect", k);
     }
     return JT_OK;
+}
+
+static jt_status get_pads(jt_ctx *ctx, const jt_graph *g, const jt_node *n, const pad_attrs *p, int n_in,
+                          const jt_tensor *const *in, int64_t *pb, int64_t *pe) {
+    int since = n->op ? n->op->since : n->opset;
+    return pads_of(ctx, g, n, p, since < 11, in[0]->rank, in[0]->dims, n_in, in, 1, 3, pb, pe);
 }
 
 static jt_status pad_infer(const jt_infer_args *a) {
@@ -228,4 +242,142 @@ const jt_op_impl jt_impl_pad = {
     .infer = pad_infer,
     .cpu_f32 = pad_kernel, .cpu_f64 = pad_kernel, .cpu_other = pad_kernel,
     .type_input = 0,
+    .vjp = pad_vjp, .no_grad_mask = 0xAu, .const_mask = 0xAu,
+};
+
+/* ---- gradient ----
+ * PadGrad(dY, Shape(X), pads[, axes]) -> dX, attribute mode: the adjoint of Pad. Constant mode with
+ * non-negative pads is a strided copy of dY's interior; otherwise (crops, reflect, edge) a separable
+ * per-axis adjoint in which every padded position adds its dY to the source element it copied. The
+ * gradient with respect to constant_value is not supported (it is almost always a constant). */
+
+static jt_status pad_vjp(jt_vjp_args *v) {
+    const pad_attrs *p = v->attrs;
+    static const char *const modes[] = {"constant", "reflect", "edge"};
+    if (v->n_in > 2 && v->need[2])
+        return jt_fail(v->b->ctx, JT_ERR_UNSUPPORTED, "Pad backward: the gradient with respect to constant_value "
+                                                      "is not supported");
+    if (!v->need[0]) return JT_OK;
+    int32_t ins[4] = {v->dy[0], -1, -1, -1};
+    ins[1] = jt_gb_op(v->b, "Shape", "", NULL, &v->in[0], 1);
+    if (v->n_in >= 2 && v->in[1] >= 0) {
+        ins[2] = v->in[1];
+        if (v->n_in >= 4) ins[3] = v->in[3];
+    } else { /* Pad-1/2: attribute */
+        ins[2] = jt_gb_const_i64s(v->b, p->pads, p->n_pads);
+    }
+    jt_gb_attr_string(v->b, "mode", modes[p->mode]);
+    v->dx[0] = jt_gb_op(v->b, "PadGrad", JT_DOMAIN_GRAD, NULL, ins, 4);
+    return jt_gb_status(v->b);
+}
+
+static jt_status pad_grad_parse(jt_ctx *ctx, const jt_graph *g, const jt_node *n, void *attrs) {
+    static const char *const known[] = {"mode", NULL};
+    JT_TRY(jt_attrs_check_known(ctx, g, n, known));
+    return parse_mode(ctx, g, n, attrs);
+}
+
+static jt_status pad_grad_infer(const jt_infer_args *a) {
+    const jt_tensor *dy = a->in[0];
+    int64_t xd[JT_MAX_RANK], pb[JT_MAX_RANK], pe[JT_MAX_RANK];
+    int r;
+    if (!jt_dtype_is_float(dy->dtype))
+        return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_UNSUPPORTED, "dY is %s, expected float32 or float64",
+                            jt_dtype_name(dy->dtype));
+    JT_TRY(jt_read_const_ints(a->ctx, a->graph, a->node, a->in[1], "shape", xd, JT_MAX_RANK, &r));
+    JT_TRY(pads_of(a->ctx, a->graph, a->node, a->attrs, false, r, xd, a->n_in, a->in, 2, 3, pb, pe));
+    bool ok = dy->rank == r;
+    for (int k = 0; ok && k < r; k++) ok = dy->dims[k] == xd[k] + pb[k] + pe[k];
+    if (!ok) {
+        char s0[128], s1[128];
+        return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_SHAPE, "dY %s is not the padding of %s",
+                            jt_dims_str(dy->dims, dy->rank, s0, sizeof s0), jt_dims_str(xd, r, s1, sizeof s1));
+    }
+    jt_tensor_set_shape(a->out[0], dy->dtype, r, xd);
+    return JT_OK;
+}
+
+static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
+
+/* Per-axis maps (NULL where the axis is unpadded) with their tables carved from ws (ws NULL: sizes
+ * only); returns the table bytes. */
+static size_t pad_maps(int mode, int r, const int64_t *xd, const int64_t *yd, const int64_t *pb, const int64_t *pe,
+                       char *ws, jt_axis_map *m, const jt_axis_map **maps) {
+    size_t off = 0;
+    for (int d = 0; d < r; d++) {
+        maps[d] = NULL;
+        if (pb[d] == 0 && pe[d] == 0) continue;
+        maps[d] = &m[d];
+        m[d] = (jt_axis_map){.n_in = xd[d], .n_out = yd[d], .T = 1};
+        int64_t *idx = ws ? (int64_t *)(ws + off) : NULL;
+        off += align64((size_t)yd[d] * 8);
+        uint8_t *zero = ws ? (uint8_t *)(ws + off) : NULL;
+        off += align64((size_t)yd[d]);
+        m[d].idx = idx;
+        m[d].zero = zero;
+        for (int64_t o = 0; ws && o < yd[d]; o++) {
+            int64_t i = o - pb[d];
+            zero[o] = mode == PAD_CONSTANT && (i < 0 || i >= xd[d]);
+            idx[o] = zero[o] ? 0 : map_index(mode, i, xd[d]);
+        }
+    }
+    return off;
+}
+
+static bool pad_fast(int mode, int r, const int64_t *pb, const int64_t *pe) {
+    if (mode != PAD_CONSTANT) return false;
+    for (int k = 0; k < r; k++)
+        if (pb[k] < 0 || pe[k] < 0) return false;
+    return true;
+}
+
+static size_t pad_grad_workspace(const jt_kernel_args *a) {
+    const pad_attrs *p = a->attrs;
+    const jt_tensor *dy = a->in[0], *dx = a->out[0];
+    int64_t pb[JT_MAX_RANK], pe[JT_MAX_RANK];
+    jt_axis_map m[JT_MAX_RANK];
+    const jt_axis_map *maps[JT_MAX_RANK];
+    int r = dx->rank;
+    if (pads_of(a->ctx, NULL, a->node, p, false, r, dx->dims, a->n_in, a->in, 2, 3, pb, pe) != JT_OK ||
+        pad_fast(p->mode, r, pb, pe))
+        return 0;
+    size_t t = pad_maps(p->mode, r, dx->dims, dy->dims, pb, pe, NULL, m, maps);
+    return t + jt_sep_adjoint_workspace(r, dx->dims, dy->dims, maps, jt_dtype_size(dy->dtype));
+}
+
+static jt_status pad_grad_kernel(const jt_kernel_args *a) {
+    const pad_attrs *p = a->attrs;
+    const jt_tensor *dy = a->in[0];
+    jt_tensor *dx = a->out[0];
+    int64_t pb[JT_MAX_RANK], pe[JT_MAX_RANK], st[JT_MAX_RANK];
+    int r = dx->rank;
+    size_t es = jt_dtype_size(dx->dtype);
+    JT_TRY(pads_of(a->ctx, NULL, a->node, p, false, r, dx->dims, a->n_in, a->in, 2, 3, pb, pe));
+    if (jt_tensor_numel(dx) == 0) return JT_OK;
+    if (pad_fast(p->mode, r, pb, pe)) { /* dX = the interior of dY */
+        int64_t off = 0;
+        jt_dims_strides(r, dy->dims, st);
+        for (int k = 0; k < r; k++) off += pb[k] * st[k];
+        jt_strided_copy(a->pool, dx->data, (const char *)dy->data + off * (int64_t)es, es, r, dx->dims, st);
+        return JT_OK;
+    }
+    jt_axis_map m[JT_MAX_RANK];
+    const jt_axis_map *maps[JT_MAX_RANK];
+    size_t t = pad_maps(p->mode, r, dx->dims, dy->dims, pb, pe, NULL, m, maps);
+    if (!a->ws || a->ws_size < t + jt_sep_adjoint_workspace(r, dx->dims, dy->dims, maps, es))
+        return jt_node_fail(a->ctx, NULL, a->node, JT_ERR_INTERNAL, "workspace too small");
+    pad_maps(p->mode, r, dx->dims, dy->dims, pb, pe, a->ws, m, maps);
+    jt_sep_adjoint(a->pool, dx->dtype, r, dx->dims, dy->dims, maps, dx->data, dy->data, (char *)a->ws + t);
+    return JT_OK;
+}
+
+const jt_op_impl jt_impl_pad_grad = {
+    .min_in = 3, .max_in = 4, .min_out = 1, .max_out = 1,
+    .attr_size = sizeof(pad_attrs),
+    .parse = pad_grad_parse,
+    .infer = pad_grad_infer,
+    .workspace = pad_grad_workspace,
+    .cpu_f32 = pad_grad_kernel, .cpu_f64 = pad_grad_kernel,
+    .type_input = 0,
+    .no_grad_mask = 0xEu, .const_mask = 0xEu,
 };

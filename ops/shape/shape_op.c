@@ -56,6 +56,7 @@ const jt_op_impl jt_impl_shape = {
     .cpu_f32 = shape_kernel, .cpu_f64 = shape_kernel, .cpu_other = shape_kernel,
     .type_input = 0,
     .flags = JT_OP_SHAPE_ONLY,
+    .no_grad_mask = 1u, /* reads only dims: never on a gradient path */
 };
 
 static jt_status size_infer(const jt_infer_args *a) {
@@ -74,4 +75,5 @@ const jt_op_impl jt_impl_size = {
     .cpu_f32 = size_kernel, .cpu_f64 = size_kernel, .cpu_other = size_kernel,
     .type_input = 0,
     .flags = JT_OP_SHAPE_ONLY,
+    .no_grad_mask = 1u, /* reads only dims: never on a gradient path */
 };

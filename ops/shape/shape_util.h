@@ -34,6 +34,39 @@ void jt_strided_copy(jt_pool *pool, void *dst, const void *src, size_t es, int r
 /* Row-major element strides of dims. */
 void jt_dims_strides(int rank, const int64_t *dims, int64_t *strides);
 
+/* ---- VJP rules (ops/shape/shape_grad.c) ---- */
+
+/* dX = Reshape(dY, Shape(X)): Reshape, Flatten, Squeeze, Unsqueeze. */
+jt_status jt_vjp_reshape_like(jt_vjp_args *v);
+/* dX = dY: Identity, inference-mode Dropout. */
+jt_status jt_vjp_pass_through(jt_vjp_args *v);
+
+/* ---- adjoints for gradient ops (ops/shape/axis_adjoint.c) ---- */
+
+/* One axis of a separable linear map: output position p (of n_out) is sum_k w[p*T+k] * in[idx[p*T+k]]
+ * (w NULL: weights 1), or independent of the input where zero[p] (zero may be NULL). */
+typedef struct jt_axis_map {
+    int64_t n_in, n_out;
+    int T;
+    const int64_t *idx;
+    const double *w;
+    const uint8_t *zero;
+} jt_axis_map;
+
+/* dx (float32/float64, dims xd) = the transpose of the separable map (maps[d] per axis; NULL = identity
+ * axis) applied to dy (dims yd). One pass per mapped axis, first axis first; ws holds
+ * jt_sep_adjoint_workspace() bytes. Deterministic for any thread count. */
+size_t jt_sep_adjoint_workspace(int rank, const int64_t *xd, const int64_t *yd, const jt_axis_map *const *maps,
+                                size_t es);
+void jt_sep_adjoint(jt_pool *pool, jt_dtype dt, int rank, const int64_t *xd, const int64_t *yd,
+                    const jt_axis_map *const *maps, void *dx, const void *dy, void *ws);
+/* dst[sum_k i_k * st[k]] = src[i] over the contiguous src of dims sd (an injective map; dst is not
+ * cleared). */
+void jt_strided_scatter(jt_pool *pool, void *dst, const void *src, size_t es, int rank, const int64_t *sd,
+                        const int64_t *st);
+/* Zero-fills n bytes, split over the pool when large. */
+void jt_par_zero(jt_pool *pool, void *dst, size_t n);
+
 /* Fails when rank exceeds JT_MAX_RANK. */
 jt_status jt_check_rank(jt_ctx *ctx, const jt_graph *g, const jt_node *n, int rank, const char *what);
 

@@ -106,6 +106,7 @@ const jt_op_impl jt_impl_squeeze = {
     .cpu_f32 = jt_copy_kernel, .cpu_f64 = jt_copy_kernel, .cpu_other = jt_copy_kernel,
     .type_input = 0,
     .flags = JT_OP_ALIAS,
+    .vjp = jt_vjp_reshape_like, .no_grad_mask = 1u << 1, .const_mask = 1u << 1,
 };
 
 const jt_op_impl jt_impl_unsqueeze = {
@@ -116,4 +117,5 @@ const jt_op_impl jt_impl_unsqueeze = {
     .cpu_f32 = jt_copy_kernel, .cpu_f64 = jt_copy_kernel, .cpu_other = jt_copy_kernel,
     .type_input = 0,
     .flags = JT_OP_ALIAS,
+    .vjp = jt_vjp_reshape_like, .no_grad_mask = 1u << 1, .const_mask = 1u << 1,
 };

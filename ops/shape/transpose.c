@@ -3,6 +3,7 @@
  * the axes. */
 #include <string.h>
 
+#include "jatp/builder.h"
 #include "shape_util.h"
 
 typedef struct {
@@ -55,6 +56,19 @@ static jt_status transpose_kernel(const jt_kernel_args *a) {
     return JT_OK;
 }
 
+/* dX = Transpose(dY, inverse permutation); the default (reversed axes) is its own inverse. */
+static jt_status transpose_vjp(jt_vjp_args *v) {
+    const transpose_attrs *p = v->attrs;
+    if (!v->need[0]) return JT_OK;
+    if (p->n_perm) {
+        int64_t inv[JT_MAX_RANK];
+        for (int i = 0; i < p->n_perm; i++) inv[p->perm[i]] = i;
+        jt_gb_attr_ints(v->b, "perm", inv, p->n_perm);
+    }
+    v->dx[0] = jt_gb_op(v->b, "Transpose", "", NULL, (int32_t[]){v->dy[0]}, 1);
+    return jt_gb_status(v->b);
+}
+
 const jt_op_impl jt_impl_transpose = {
     .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
     .attr_size = sizeof(transpose_attrs),
@@ -62,4 +76,5 @@ const jt_op_impl jt_impl_transpose = {
     .infer = transpose_infer,
     .cpu_f32 = transpose_kernel, .cpu_f64 = transpose_kernel, .cpu_other = transpose_kernel,
     .type_input = 0,
+    .vjp = transpose_vjp,
 };

@@ -4,16 +4,10 @@
  * task, so results do not depend on the thread count. */
 #include <math.h>
 
-#include "op.h"
+#include "softmax.h"
 
 #define EW_CAT_(a, b) a##b
 #define EW_CAT(a, b) EW_CAT_(a, b)
-#define SM_BLOCK 256      /* columns per block when the axis is not innermost */
-#define SM_TASK_ELEMS 16384 /* elements per parallel task (problem-size based) */
-
-typedef struct softmax_attrs {
-    int64_t axis;
-} softmax_attrs;
 
 typedef struct sm_job {
     const void *x;
@@ -98,7 +92,7 @@ const jt_op_impl jt_impl_softmax = {
     .attr_size = sizeof(softmax_attrs), .parse = softmax_parse,
     .infer = softmax_infer, .cost = softmax_cost,
     .cpu_f32 = softmax_kernel, .cpu_f64 = softmax_kernel,
-    .type_input = 0, .flags = JT_OP_INPLACE_OK,
+    .type_input = 0, .flags = JT_OP_INPLACE_OK, .vjp = jt_vjp_softmax,
 };
 
 const jt_op_impl jt_impl_logsoftmax = {
@@ -106,5 +100,5 @@ const jt_op_impl jt_impl_logsoftmax = {
     .attr_size = sizeof(softmax_attrs), .parse = softmax_parse,
     .infer = softmax_infer, .cost = softmax_cost,
     .cpu_f32 = logsoftmax_kernel, .cpu_f64 = logsoftmax_kernel,
-    .type_input = 0, .flags = JT_OP_INPLACE_OK,
+    .type_input = 0, .flags = JT_OP_INPLACE_OK, .vjp = jt_vjp_logsoftmax,
 };

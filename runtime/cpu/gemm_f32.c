@@ -39,7 +39,7 @@ static const kinfo KINFO[] = {
     [JT_GEMM_KERNEL_AUTO] = {NULL, 0, 0, 0, "auto"},
     [JT_GEMM_KERNEL_C] = {jt_gemm_ukernel_c, JT_GEMM_MR_C, 256, 128, "c 4x16"},
     [JT_GEMM_KERNEL_AVX2] = {jt_gemm_ukernel_avx2, JT_GEMM_MR_AVX2, 256, 528, "avx2 6x16"},
-    [JT_GEMM_KERNEL_AVX512] = {jt_gemm_ukernel_avx512, JT_GEMM_MR_AVX512, 256, 512, "avx512 16x16",
+    [JT_GEMM_KERNEL_AVX512] = {jt_gemm_ukernel_avx512, JT_GEMM_MR_AVX512, 256, 384, "avx512 16x16",
                                jt_gemm_pack_a16_avx512},
 };
 

@@ -19,7 +19,7 @@ TGT void jt_gemm_ukernel_avx512(int64_t kc, const float *a, const float *b, floa
     for (int i = 0; i < MR; i++) __builtin_prefetch(c + i * ldc, 1);
     int64_t k = 0;
     for (; k + 2 <= kc; k += 2) {
-        __builtin_prefetch(b + 16 * 8);
+        __builtin_prefetch(a + 16 * 8);
         __m512 b0 = _mm512_load_ps(b);
 #pragma GCC unroll 16
         for (int i = 0; i < MR; i++) acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(a[i]), b0, acc[i]);

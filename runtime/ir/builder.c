@@ -170,7 +170,8 @@ int jt_gb_node(jt_gb *b, const char *op_type, const char *domain, const char *na
     if (!name) {
         snprintf(nbuf, sizeof nbuf, "%s%s_%d", b->prefix ? b->prefix : "", op_type, b->counter++);
     } else {
-        full_name(b, name, nbuf, sizeof nbuf);
+        const char *nm = full_name(b, name, nbuf, sizeof nbuf);
+        if (nm != nbuf) snprintf(nbuf, sizeof nbuf, "%s", nm);
     }
     domain = domain ? domain : "";
     const jt_op *op = jt_op_lookup(domain, op_type, domain[0] ? 1 : b->opset);

@@ -76,8 +76,7 @@ static jt_status bind_inputs(jt_plan *p, const jt_tensor *inputs, int n_inputs) 
         jt_tensor *t = &p->t[g->inputs[i]];
         jt_tensor_set_shape(t, x->dtype, x->rank, x->dims);
         t->data = NULL;
-        if (p->opts.fold_int_inputs && x->data &&
-            (x->dtype == JT_I64 || x->dtype == JT_I32 || feeds_const_slot(g, g->inputs[i]))) {
+        if (p->opts.fold_int_inputs && x->data && feeds_const_slot(g, g->inputs[i])) {
             void *mem = NULL;
             JT_TRY(own(p, jt_tensor_nbytes(x), &mem));
             memcpy(mem, x->data, jt_tensor_nbytes(x));
@@ -384,6 +383,11 @@ int jt_plan_n_outputs(const jt_plan *p) { return p->g->n_outputs; }
 const jt_tensor *jt_plan_output(const jt_plan *p, int i) {
     if (i < 0 || i >= p->g->n_outputs) return NULL;
     return &p->t[p->g->outputs[i]];
+}
+
+const jt_tensor *jt_plan_value_meta(const jt_plan *p, int32_t v) {
+    if (v < 0 || v >= p->g->n_values) return NULL;
+    return &p->t[v];
 }
 
 const jt_tensor *jt_plan_value(const jt_plan *p, int32_t v) {

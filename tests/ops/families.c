@@ -21,6 +21,8 @@ extern const gc_case gc_cases_norm[];
 extern const int gc_n_cases_norm;
 extern const gc_case gc_cases_autograd[];
 extern const int gc_n_cases_autograd;
+extern const gc_case gc_cases_loss[];
+extern const int gc_n_cases_loss;
 
 const gc_family gc_families[] = {
     {"elementwise", gc_cases_elementwise, &gc_n_cases_elementwise},
@@ -33,5 +35,6 @@ const gc_family gc_families[] = {
     {"pool", gc_cases_pool, &gc_n_cases_pool},
     {"norm", gc_cases_norm, &gc_n_cases_norm},
     {"autograd", gc_cases_autograd, &gc_n_cases_autograd},
+    {"loss", gc_cases_loss, &gc_n_cases_loss},
 };
 const int gc_n_families = (int)(sizeof gc_families / sizeof gc_families[0]);

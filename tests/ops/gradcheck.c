@@ -109,16 +109,21 @@ static jt_status build(jt_ctx *ctx, const gc_case *c, const spec *sp, int n_in, 
         char nm[32];
         snprintf(nm, sizeof nm, "in%d", i);
         int64_t n = numel(&sp[i]);
-        if (c->ints[i]) {
+        if (c->ints[i]) { /* "1,2" int64 data, or "b:1,0,1" bool data */
+            int is_bool = strncmp(c->ints[i], "b:", 2) == 0;
             int64_t *v = calloc((size_t)n + 1, sizeof *v);
-            const char *p = c->ints[i];
+            uint8_t *bv = calloc((size_t)n + 1, 1);
+            const char *p = c->ints[i] + (is_bool ? 2 : 0);
             for (int64_t k = 0; k < n && *p; k++) {
                 char *end;
                 v[k] = strtoll(p, &end, 10);
+                bv[k] = v[k] != 0;
                 p = *end == ',' ? end + 1 : end;
             }
-            ins[i] = jt_gb_const(&b, nm, JT_I64, sp[i].rank, sp[i].dims, v);
+            ins[i] = is_bool ? jt_gb_const(&b, nm, JT_BOOL, sp[i].rank, sp[i].dims, bv)
+                             : jt_gb_const(&b, nm, JT_I64, sp[i].rank, sp[i].dims, v);
             free(v);
+            free(bv);
         } else if ((c->wrt >> i) & 1) {
             ins[i] = jt_gb_input(&b, nm, dt, sp[i].rank, sp[i].dims);
             out->x_of[out->n_x++] = i;

@@ -11,7 +11,7 @@
  *
  * Input specs are strings: "2,3,8,8" (dims), "scalar" (rank 0), "" (omitted optional input).
  * Non-differentiated float inputs are constants with random data; `ints[i]` gives int64 constant data
- * ("1,2" for axes/shapes, dims from the spec). Attribute spec: space-separated name=value with
+ * ("1,2" for axes/shapes, dims from the spec) or bool data with a "b:" prefix ("b:1,0,1"). Attribute spec: space-separated name=value with
  * value "3" (int), "0.2" (float), "1,2,3" (ints), "0.5,1.5" (floats: any '.'), "1," (one-element
  * ints), "s:text" (string). Ranges: "i:lo:hi" per input, e.g. "2:0.5:2" (default -1:1). */
 #ifndef JT_GRADCHECK_H

@@ -15,5 +15,6 @@ int cli_default_shapes(jt_ctx *ctx, const jt_graph *g, int batch, jt_tensor *sha
 int cmd_inspect(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 #endif
