@@ -112,6 +112,7 @@ int cmd_run(int argc, char **argv) {
     jt_graph *g = NULL;
     jt_plan *plan = NULL;
     jt_tensor *xs = NULL;
+    jt_tensor cot = {0}; /* declared before the first goto: `done` frees it */
     rc = 0;
     if (jt_onnx_load(ctx, pos[0], &lo, &g) != JT_OK) {
         rc = cli_error(ctx);
@@ -165,7 +166,6 @@ int cmd_run(int argc, char **argv) {
         }
     }
     int32_t grad_value = -1;
-    jt_tensor cot = {0};
     if (grad_path) { /* VJP: append the backward of sum(output0 * c) w.r.t. input 0 */
         if (jt_npy_read(ctx, cot_path, &cot) != JT_OK || (cot.dtype == JT_F64 && convert_float(&cot, JT_F32) != 0) ||
             (cot.dtype != JT_F32 && cot.dtype != JT_F64)) {

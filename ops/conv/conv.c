@@ -89,7 +89,8 @@ jt_status jt_conv_geom_make(jt_ctx *ctx, const jt_graph *g, const jt_node *n, co
     JT_TRY(check_len(ctx, g, n, "dilations", at->n_dil, nsp));
     JT_TRY(check_len(ctx, g, n, "pads", at->n_pads, 2 * nsp));
     JT_TRY(check_len(ctx, g, n, "output_padding", at->n_outpad, nsp));
-    if (at->n_outshape > 0) JT_TRY(check_len(ctx, g, n, "output_shape", at->n_outshape, nsp));
+    if (at->n_outshape > 0 && at->n_outshape != nsp + 2)
+        JT_TRY(check_len(ctx, g, n, "output_shape", at->n_outshape, nsp));
     if (at->n_outshape < 0 && -at->n_outshape != nsp + 2)
         return jt_node_fail(ctx, g, n, JT_ERR_INVALID_MODEL,
                             "attribute 'output_shape' has %d values, expected %d", -at->n_outshape, nsp);
@@ -137,10 +138,12 @@ jt_status jt_conv_geom_make(jt_ctx *ctx, const jt_graph *g, const jt_node *n, co
         } else {
             int64_t op = at->n_outpad ? at->outpad[i] : 0, ek = (k - 1) * d + 1;
             if (at->n_outshape || at->auto_pad == JT_PAD_SAME_UPPER || at->auto_pad == JT_PAD_SAME_LOWER) {
-                /* a full output_shape (N, C, spatial) keeps its trailing three values */
-                out = at->n_outshape > 0 ? at->outshape[i]
-                      : at->n_outshape < 0 ? at->outshape[JT_CONV_MAX_SP - nsp + i]
-                                           : in * s;
+                /* output_shape lists the spatial axes, or N, C and the spatial axes (parse keeps the
+                 * trailing three values of a list longer than three) */
+                out = at->n_outshape == nsp       ? at->outshape[i]
+                      : at->n_outshape == nsp + 2 ? at->outshape[2 + i]
+                      : at->n_outshape < 0        ? at->outshape[JT_CONV_MAX_SP - nsp + i]
+                                                  : in * s;
                 int64_t total = s * (in - 1) + op + ek - out;
                 if (at->auto_pad == JT_PAD_SAME_UPPER) {
                     pb = jt_div_floor(total, 2);

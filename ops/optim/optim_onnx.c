@@ -61,7 +61,7 @@ static jt_status adagrad_parse(jt_ctx *ctx, const jt_graph *g, const jt_node *n,
     adagrad_attrs *at = attrs;
     JT_TRY(jt_attrs_check_known(ctx, g, n, known));
     JT_TRY(jt_attr_float(ctx, g, n, "decay_factor", 0.0, &at->decay_factor));
-    JT_TRY(jt_attr_float(ctx, g, n, "epsilon", 0.0, &at->epsilon));
+    JT_TRY(jt_attr_float(ctx, g, n, "epsilon", 1e-6, &at->epsilon));
     JT_TRY(jt_attr_float(ctx, g, n, "norm_coefficient", 0.0, &at->norm_coefficient));
     return JT_OK;
 }
@@ -72,7 +72,7 @@ static jt_status adam_parse(jt_ctx *ctx, const jt_graph *g, const jt_node *n, vo
     JT_TRY(jt_attrs_check_known(ctx, g, n, known));
     JT_TRY(jt_attr_float(ctx, g, n, "alpha", 0.9, &at->alpha));
     JT_TRY(jt_attr_float(ctx, g, n, "beta", 0.999, &at->beta));
-    JT_TRY(jt_attr_float(ctx, g, n, "epsilon", 0.0, &at->epsilon));
+    JT_TRY(jt_attr_float(ctx, g, n, "epsilon", 1e-6, &at->epsilon));
     JT_TRY(jt_attr_float(ctx, g, n, "norm_coefficient", 0.0, &at->norm_coefficient));
     JT_TRY(jt_attr_float(ctx, g, n, "norm_coefficient_post", 0.0, &at->norm_coefficient_post));
     return JT_OK;

@@ -1,7 +1,8 @@
 /* Concat (1, 4, 11, 13) and Split (1, 2, 11, 13, 18). Dtype-generic block copies: with outer = the
  * product of the dims before the axis, each input (output) contributes one contiguous block per outer
  * index. Split sizes come from the 'split' attribute (before 13), the constant 'split' input (13+; also
- * accepted as the optional second input of Split-1), 'num_outputs' (18), or equal parts. */
+ * accepted as the optional second input of Split-1), 'num_outputs' (18), or equal parts. Gradients
+ * (ConcatGrad, Split's Concat) are at the end of the file. */
 #include <string.h>
 
 #include "jatp/builder.h"

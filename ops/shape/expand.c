@@ -1,6 +1,6 @@
 /* Expand (8, 13): broadcasts input 0 to the broadcast of its shape and the constant 'shape' input
  * (numpy rules, so dims of the shape may be 1 where the input is larger). A strided copy with stride 0 on
- * broadcast axes. */
+ * broadcast axes. Gradient: SumTo(dY, X). */
 #include <string.h>
 
 #include "jatp/builder.h"

@@ -1,7 +1,7 @@
 /* Pad (1: 'paddings' attribute; 2: 'pads' attribute; 11, 13: constant 'pads' input and optional
  * 'constant_value' input; 18: optional constant 'axes' input). Modes constant, reflect and edge; negative
  * pads crop. Dtype-generic by element size: each output row (last axis) is a constant fill, or a left pad,
- * a memcpy of the source row and a right pad. */
+ * a memcpy of the source row and a right pad. The gradient op PadGrad is at the end of the file. */
 #include <string.h>
 
 #include "jatp/builder.h"

@@ -1,6 +1,7 @@
 /* Slice (1: starts/ends/axes attributes; 10, 11, 13: constant inputs starts, ends, axes, steps) and
  * Gather (1, 11, 13). Slice clamps starts/ends as ONNX specifies (negative steps included) and copies
- * with jt_strided_copy; Gather copies one contiguous block per (outer index, index). */
+ * with jt_strided_copy; Gather copies one contiguous block per (outer index, index). Their gradient ops
+ * SliceGrad and GatherGrad are at the end of the file. */
 #include <stdatomic.h>
 #include <string.h>
 

@@ -1,6 +1,6 @@
 /* Transpose (1, 13): materialises the permuted tensor with jt_strided_copy (unit dims dropped, runs of
  * axes that stay adjacent merged, 32x32 tiles when the innermost axes swap). perm defaults to reversing
- * the axes. */
+ * the axes. Gradient: the transpose by the inverse permutation. */
 #include <string.h>
 
 #include "jatp/builder.h"

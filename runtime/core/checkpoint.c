@@ -292,7 +292,7 @@ jt_status jt_checkpoint_load(jt_ctx *ctx, const char *path, jt_graph *g, jt_trai
     do {                                                                                                        \
         if (n_bad++ == 0)                                                                                       \
             jt_fail(ctx, JT_ERR_SHAPE, "%s: checkpoint does not match graph '%s':", path,                       \
-                    g->name ? g->name : g->source ? g->source : "?");                                           \
+                    g->name && g->name[0] ? g->name : g->source ? g->source : "?");                             \
         jt_error_append(ctx, __VA_ARGS__);                                                                      \
     } while (0)
     for (uint32_t i = 0; i < n_rec; i++) {
@@ -325,6 +325,11 @@ jt_status jt_checkpoint_load(jt_ctx *ctx, const char *path, jt_graph *g, jt_trai
             continue;
         }
         const jt_value *val = &g->values[v];
+        if (seen[v]) {
+            MISMATCH("  record %u: '%s' appears twice", i + 1, nm);
+            continue;
+        }
+        seen[v] = 1; /* present (a mismatch below is reported once, not again as missing) */
         char s1[160], s2[160];
         if ((uint32_t)val->dtype != r->dtype || !jt_dims_equal(val->dims, val->rank, r->dims, r->rank)) {
             MISMATCH("  record %u: '%s' is %s %s in the checkpoint but %s %s in the graph", i + 1, nm,
@@ -336,11 +341,6 @@ jt_status jt_checkpoint_load(jt_ctx *ctx, const char *path, jt_graph *g, jt_trai
             MISMATCH("  record %u: '%s' holds %zu bytes, expected %zu", i + 1, nm, r->n_bytes, value_bytes(val));
             continue;
         }
-        if (seen[v]) {
-            MISMATCH("  record %u: '%s' appears twice", i + 1, nm);
-            continue;
-        }
-        seen[v] = 1;
         target[i] = v;
     }
     for (int32_t v = 0; v < g->n_values; v++)

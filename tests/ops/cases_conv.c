@@ -29,6 +29,8 @@ const gc_case gc_cases_conv[] = {
     {"ConvTranspose", "depthwise", {"1,3,4,4", "3,1,3,3", "3"}, "group=3 strides=2,2 pads=1,1,1,1", .wrt = 7},
     {"ConvTranspose", "SAME_UPPER s2", {"1,2,3,3", "2,2,3,3"}, "strides=2,2 auto_pad=s:SAME_UPPER", .wrt = 3},
     {"ConvTranspose", "output_shape", {"1,2,3,3", "2,3,3,3"}, "strides=2,2 output_shape=8,7", .wrt = 3},
+    {"ConvTranspose", "output_shape with N, C", {"1,2,3,3", "2,3,3,3"}, "strides=2,2 output_shape=1,3,7,8", .wrt = 3},
+    {"ConvTranspose", "1-D output_shape with N, C", {"2,2,4", "2,1,3"}, "strides=2, output_shape=2,1,9", .wrt = 3},
     {"ConvTranspose", "1x1 bias", {"2,3,4,4", "3,2,1,1", "2"}, "", .wrt = 7},
     {"ConvTranspose", "large output", {"1,2,12,12", "2,2,3,3"}, "strides=2,2", .wrt = 3},
 };

@@ -35,7 +35,8 @@ CASES = {
 
 def save(path, a):
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    np.save(path, np.ascontiguousarray(a))
+    a = np.asarray(a)
+    np.save(path, np.ascontiguousarray(a) if a.ndim else a)
 
 
 def gen_case(name, factory, lrs, dtype, seed):
