@@ -3,6 +3,8 @@
  *   ZerosLike(x)     -> zeros (gradient of a value the loss does not depend on)
  *   SumTo(dy, like)  -> dy summed over the axes that numpy broadcasting expanded from like's shape
  *                       (the "unbroadcast" every broadcasting op's VJP needs); only like's shape is read.
+ *                       `like` may also be a constant 1-D int64 shape (Shape(X), folded at plan time),
+ *                       which keeps X itself from living until the backward pass.
  * The summation order is fixed (row-major over dy), so results do not depend on the thread count. */
 #include <string.h>
 
@@ -41,6 +43,16 @@ const jt_op_impl jt_impl_zeros_like = {
 
 static jt_status sum_to_infer(const jt_infer_args *a) {
     const jt_tensor *dy = a->in[0], *like = a->in[1];
+    jt_tensor shape_like;
+    if (like->dtype == JT_I64 && like->rank == 1 && like->data && dy->dtype != JT_I64) {
+        if (like->dims[0] > JT_MAX_RANK)
+            return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_SHAPE, "target shape has rank %lld",
+                                (long long)like->dims[0]);
+        memset(&shape_like, 0, sizeof shape_like);
+        shape_like.rank = (int32_t)like->dims[0];
+        for (int i = 0; i < shape_like.rank; i++) shape_like.dims[i] = ((const int64_t *)like->data)[i];
+        like = &shape_like;
+    }
     if (!jt_dtype_is_float(dy->dtype))
         return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_UNSUPPORTED, "dy is %s, expected float32 or float64",
                             jt_dtype_name(dy->dtype));
@@ -113,7 +125,12 @@ const jt_op_impl jt_impl_sum_to = {
 };
 
 /* d/d(dy) of SumTo is a broadcast back: Expand(g, Shape(dy)). */
-#include "jatp/builder.h"
+#include "autograd.h"
+
+int32_t jt_grad_sum_to(jt_gb *b, int32_t g, int32_t like) {
+    int32_t shp = jt_gb_op(b, "Shape", "", NULL, (int32_t[]){like}, 1);
+    return jt_gb_op(b, "SumTo", JT_DOMAIN_GRAD, NULL, (int32_t[]){g, shp}, 2);
+}
 static jt_status sum_to_vjp(jt_vjp_args *v) {
     if (!v->need[0] || v->dy[0] < 0) return JT_OK;
     int32_t shp = jt_gb_op(v->b, "Shape", "", NULL, (int32_t[]){v->in[0]}, 1);

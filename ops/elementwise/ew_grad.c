@@ -22,6 +22,7 @@
 #include "ew_common.h"
 #include "ew_grad.h"
 #include "jatp/builder.h"
+#include "autograd/autograd.h"
 
 static int32_t op1(jt_vjp_args *v, const char *type, int32_t a) {
     return jt_gb_op(v->b, type, "", NULL, (int32_t[]){a}, 1);
@@ -35,9 +36,7 @@ static int32_t grad2(jt_vjp_args *v, const char *type, int32_t a, int32_t b) {
     return jt_gb_op(v->b, type, JT_DOMAIN_GRAD, NULL, (int32_t[]){a, b}, 2);
 }
 
-static int32_t sum_to(jt_vjp_args *v, int32_t g, int32_t like) {
-    return grad2(v, "SumTo", g, like);
-}
+static int32_t sum_to(jt_vjp_args *v, int32_t g, int32_t like) { return jt_grad_sum_to(v->b, g, like); }
 
 jt_status jt_vjp_add(jt_vjp_args *v) {
     if (v->need[0]) v->dx[0] = sum_to(v, v->dy[0], v->in[0]);

@@ -16,12 +16,11 @@
 #include "ew_common.h"
 #include "ew_grad.h"
 #include "jatp/builder.h"
+#include "autograd/autograd.h"
 
 #define MM_MAX_IN 64 /* the autodiff's limit on inputs of one node */
 
-static int32_t sum_to(jt_vjp_args *v, int32_t g, int32_t like) {
-    return jt_gb_op(v->b, "SumTo", JT_DOMAIN_GRAD, NULL, (int32_t[]){g, like}, 2);
-}
+static int32_t sum_to(jt_vjp_args *v, int32_t g, int32_t like) { return jt_grad_sum_to(v->b, g, like); }
 
 jt_status jt_vjp_prelu(jt_vjp_args *v) {
     int32_t ins[3] = {v->dy[0], v->in[0], v->in[1]};

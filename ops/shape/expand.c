@@ -5,6 +5,7 @@
 
 #include "jatp/builder.h"
 #include "shape_util.h"
+#include "autograd/autograd.h"
 
 static jt_status expand_infer(const jt_infer_args *a) {
     const jt_tensor *x = a->in[0];
@@ -39,7 +40,7 @@ static jt_status expand_kernel(const jt_kernel_args *a) {
 /* dX = SumTo(dY, X): the sum over the broadcast axes. */
 static jt_status expand_vjp(jt_vjp_args *v) {
     if (!v->need[0]) return JT_OK;
-    v->dx[0] = jt_gb_op(v->b, "SumTo", JT_DOMAIN_GRAD, NULL, (int32_t[]){v->dy[0], v->in[0]}, 2);
+    v->dx[0] = jt_grad_sum_to(v->b, v->dy[0], v->in[0]);
     return jt_gb_status(v->b);
 }
 

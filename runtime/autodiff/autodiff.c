@@ -69,24 +69,29 @@ jt_status jt_build_backward(jt_ctx *ctx, jt_graph *g, const int32_t *loss, const
     }
     for (int32_t v = 0; v < nv; v++) a.head[v] = -1;
     for (int i = 0; i < n_wrt; i++) fwd[wrt[i]] = 1;
+    /* forward: values that depend differentiably on a wrt value (masked inputs such as shapes, axes
+     * and indices do not carry dependence) */
     for (int32_t k = 0; k < nn; k++) {
         const jt_node *n = &g->nodes[k];
+        uint32_t mask = n->op && n->op->impl ? n->op->impl->no_grad_mask : 0;
         int any = 0;
         for (int i = 0; i < n->n_in; i++)
-            if (n->in[i] >= 0 && fwd[n->in[i]]) any = 1;
+            if (n->in[i] >= 0 && fwd[n->in[i]] && !(i < 32 && ((mask >> i) & 1))) any = 1;
         if (any)
             for (int i = 0; i < n->n_out; i++)
                 if (n->out[i] >= 0) fwd[n->out[i]] = 1;
     }
+    /* backward: values the losses depend on differentiably (not through masked inputs) */
     for (int j = 0; j < n_loss; j++) bwd[loss[j]] = 1;
     for (int32_t k = nn - 1; k >= 0; k--) {
         const jt_node *n = &g->nodes[k];
+        uint32_t mask = n->op && n->op->impl ? n->op->impl->no_grad_mask : 0;
         int any = 0;
         for (int i = 0; i < n->n_out; i++)
             if (n->out[i] >= 0 && bwd[n->out[i]]) any = 1;
         if (any)
             for (int i = 0; i < n->n_in; i++)
-                if (n->in[i] >= 0) bwd[n->in[i]] = 1;
+                if (n->in[i] >= 0 && !(i < 32 && ((mask >> i) & 1))) bwd[n->in[i]] = 1;
     }
     /* every node on a gradient path needs a rule: report all missing ones at once */
     int missing = 0;

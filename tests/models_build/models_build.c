@@ -3,10 +3,10 @@
  *   models_build                      the suite: parameter counts of every preset against models.md,
  *                                     taps, training-mode BN state pairs, init determinism and bounds,
  *                                     forward shapes
- *   models_build --dump NAME DIR [k=v ...]
+ *   models_build --dump NAME DIR [batch=B] [k=v ...]
  *                                     builds NAME (config settings k=v), gives the BatchNorm layers
  *                                     random statistics, and writes DIR/params/<name>.npy for every
- *                                     parameter, DIR/input.npy (batch 2, uniform [0,1)), DIR/output.npy,
+ *                                     parameter, DIR/input.npy (batch B, default 2; uniform [0,1)), DIR/output.npy,
  *                                     DIR/tap.npy (classifiers) and, with bn=train, the updated running
  *                                     statistics DIR/state/<name>.npy. check_models.py compares them
  *                                     with PyTorch modules loaded with the same weights. */
@@ -297,6 +297,12 @@ static void randomize_bn(jt_graph *g) {
 }
 
 static int dump(const char *name, const char *dir, const char *const *kv, int nkv) {
+    int64_t batch = 2;
+    if (nkv > 0 && strncmp(kv[0], "batch=", 6) == 0) { /* the dump's own setting, not a model key */
+        batch = atoi(kv[0] + 6);
+        kv++;
+        nkv--;
+    }
     jt_model_info info;
     jt_graph *g = make(name, kv, nkv, &info);
     if (!g) {
@@ -314,7 +320,7 @@ static int dump(const char *name, const char *dir, const char *const *kv, int nk
         rc = write_npy(dir, "params", val->name, &t);
     }
     const jt_value *in = &g->values[g->inputs[0]];
-    jt_tensor x = {.dtype = JT_F32, .rank = 4, .dims = {2, in->dims[1], in->dims[2], in->dims[3]}};
+    jt_tensor x = {.dtype = JT_F32, .rank = 4, .dims = {batch, in->dims[1], in->dims[2], in->dims[3]}};
     size_t n = (size_t)jt_tensor_numel(&x);
     float *buf = malloc(n * sizeof *buf);
     for (size_t i = 0; i < n; i++) buf[i] = jt_rng_uniform(5, JT_RNG_TEST, 1, i);

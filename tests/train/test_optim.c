@@ -29,6 +29,13 @@ typedef struct optim_case {
 
 static jt_ctx *ctx;
 
+static void set_shape(jt_tensor *t, jt_dtype dt, int rank, const int64_t *dims) {
+    memset(t, 0, sizeof *t);
+    t->dtype = dt;
+    t->rank = rank;
+    for (int i = 0; i < rank; i++) t->dims[i] = dims[i];
+}
+
 static int load(const char *dir, const char *file, jt_tensor *t, const char *test) {
     char path[1024];
     jt_test_fmt(path, sizeof path, "%s/%s/%s", JT_TRAIN_FIXTURES, dir, file);
@@ -43,7 +50,7 @@ static int load(const char *dir, const char *file, jt_tensor *t, const char *tes
 static int check_value(const jt_graph *g, int32_t v, const jt_tensor *ref, double rtol, double atol, const char *test,
                        const char *what) {
     jt_tensor got = {0};
-    jt_tensor_set_shape(&got, g->values[v].dtype, g->values[v].rank, g->values[v].dims);
+    set_shape(&got, g->values[v].dtype, g->values[v].rank, g->values[v].dims);
     got.data = g->values[v].data;
     char why[512];
     if (!jt_test_compare(&got, ref, rtol, atol, 0, why, sizeof why)) {
@@ -99,9 +106,9 @@ static void run_case(const optim_case *c, const char *dt) {
     jt_tensor in[N_PARAMS + 2];
     memset(in, 0, sizeof in);
     for (int i = 0; i < N_PARAMS; i++) in[i] = grad[0][i];
-    jt_tensor_set_shape(&in[os.lr_input_index], JT_F64, 0, NULL);
+    set_shape(&in[os.lr_input_index], JT_F64, 0, NULL);
     in[os.lr_input_index].data = &lr_v;
-    jt_tensor_set_shape(&in[os.step_input_index], JT_F64, 0, NULL);
+    set_shape(&in[os.step_input_index], JT_F64, 0, NULL);
     in[os.step_input_index].data = &step_v;
     if (g->n_inputs != N_PARAMS + 2 || os.lr_input_index < N_PARAMS || os.step_input_index < N_PARAMS) {
         jt_test_fail(test, "unexpected graph inputs (%d; lr at %d, step at %d)", g->n_inputs, os.lr_input_index,
@@ -336,33 +343,114 @@ out:
     jt_graph_free(g);
 }
 
+/* Large tensors (several chunks on the pool): SGD + clipping give the same bits on 1 and 4 threads,
+ * and the reported norm matches a direct double-precision sum. */
+static int run_threads(int threads, float *out, size_t n_out, double *norm_out) {
+    jt_ctx *c = NULL;
+    jt_graph *g = NULL;
+    jt_plan *plan = NULL;
+    int ok = 0;
+    const int64_t big[2] = {300, 250}, small[1] = {10};
+    float *w0 = malloc(sizeof(float) * 75000), *gb = malloc(sizeof(float) * 75000), gs[10], ws[10];
+    uint32_t r = 1;
+    for (int i = 0; i < 75000; i++) {
+        r = r * 1664525u + 1013904223u;
+        w0[i] = (float)((int)(r >> 9) % 2001 - 1000) / 1000.0f;
+        r = r * 1664525u + 1013904223u;
+        gb[i] = (float)((int)(r >> 9) % 2001 - 1000) / 100.0f;
+    }
+    for (int i = 0; i < 10; i++) {
+        gs[i] = (float)i - 4.5f;
+        ws[i] = 0.1f * (float)i;
+    }
+    if (jt_ctx_create(threads, &c) != JT_OK || jt_graph_create(c, "threads", &g) != JT_OK) goto out;
+    jt_gb b;
+    jt_gb_init(&b, c, g, 18);
+    int32_t params[2] = {jt_gb_param(&b, "big", JT_F32, 2, big, w0), jt_gb_param(&b, "small", JT_F32, 1, small, ws)};
+    int32_t grads[2] = {jt_gb_input(&b, "gbig", JT_F32, 2, big), jt_gb_input(&b, "gsmall", JT_F32, 1, small)};
+    jt_sgd_config sc;
+    jt_sgd_config_default(&sc);
+    sc.momentum = 0.9;
+    sc.weight_decay = 5e-4;
+    sc.clip_norm = 1.0;
+    jt_optim_state os;
+    if (jt_gb_status(&b) != JT_OK || jt_append_sgd(c, g, params, grads, 2, &sc, &os) != JT_OK ||
+        jt_graph_add_output(c, g, os.grad_norm) != JT_OK)
+        goto out;
+    double lr = 0.1, step = 1;
+    jt_tensor in[4] = {{.dtype = JT_F32, .rank = 2, .dims = {300, 250}, .data = gb},
+                       {.dtype = JT_F32, .rank = 1, .dims = {10}, .data = gs},
+                       {.dtype = JT_F64, .rank = 0, .data = &lr},
+                       {.dtype = JT_F64, .rank = 0, .data = &step}};
+    jt_plan_options po;
+    jt_plan_options_default(&po);
+    po.fold_params = 0;
+    po.update_dst = os.update_dst;
+    po.update_src = os.update_src;
+    po.n_updates = os.n_updates;
+    if (jt_plan_create(c, g, in, 4, &po, &plan) != JT_OK) goto out;
+    for (int s = 0; s < 3; s++) {
+        step = s + 1;
+        if (jt_plan_run(plan, in, 4) != JT_OK) goto out;
+    }
+    memcpy(out, g->values[params[0]].data, n_out * sizeof(float));
+    *norm_out = *(const float *)jt_plan_output(plan, 0)->data;
+    ok = 1;
+out:
+    if (!ok) jt_test_fail("optim/threads_bitwise", "%d threads: %s", threads, c ? jt_ctx_error(c) : "no context");
+    jt_plan_free(plan);
+    jt_graph_free(g);
+    jt_ctx_free(c);
+    if (ok) { /* expected norm of the gradients */
+        double ss = 0;
+        for (int i = 0; i < 75000; i++) ss += (double)gb[i] * gb[i];
+        for (int i = 0; i < 10; i++) ss += (double)gs[i] * gs[i];
+        if (fabs(*norm_out - sqrt(ss)) > 1e-6 * sqrt(ss)) {
+            jt_test_fail("optim/threads_bitwise", "norm %.9g, expected %.9g", *norm_out, sqrt(ss));
+            ok = 0;
+        }
+    }
+    free(w0);
+    free(gb);
+    return ok;
+}
+
+static void check_threads(void) {
+    float *a = malloc(sizeof(float) * 75000), *b = malloc(sizeof(float) * 75000);
+    double na = 0, nb = 0;
+    if (run_threads(1, a, 75000, &na) && run_threads(4, b, 75000, &nb)) {
+        if (memcmp(a, b, sizeof(float) * 75000) != 0 || na != nb)
+            jt_test_fail("optim/threads_bitwise", "1 and 4 threads differ");
+        else
+            jt_test_ok("optim/threads_bitwise");
+    }
+    free(a);
+    free(b);
+}
+
 int main(void) {
     if (jt_ctx_create(4, &ctx) != JT_OK) return 1;
     static optim_case cases[7];
-    jt_sgd_config s;
-    jt_adam_config a;
-    jt_sgd_config_default(&s);
-    s.momentum = 0.9;
-    s.weight_decay = 5e-4;
-    cases[0] = (optim_case){"sgd_momentum", 0, s, {0}};
-    s.nesterov = 1;
-    cases[1] = (optim_case){"sgd_nesterov", 0, s, {0}};
-    jt_sgd_config_default(&s);
-    s.momentum = 0.9;
-    s.dampening = 0.3;
-    cases[2] = (optim_case){"sgd_dampening", 0, s, {0}};
-    jt_sgd_config_default(&s);
-    s.weight_decay = 1e-3;
-    cases[3] = (optim_case){"sgd_plain", 0, s, {0}};
-    jt_adam_config_default(&a);
-    cases[4] = (optim_case){"adam", 1, {0}, a};
-    a.beta1 = 0.5;
-    a.weight_decay = 1e-2;
-    cases[5] = (optim_case){"adam_wd", 1, {0}, a};
-    jt_adam_config_default(&a);
-    a.weight_decay = 1e-2;
-    a.adamw = 1;
-    cases[6] = (optim_case){"adamw", 1, {0}, a};
+    static const char *const names[7] = {"sgd_momentum", "sgd_nesterov", "sgd_dampening", "sgd_plain",
+                                         "adam", "adam_wd", "adamw"};
+    for (int i = 0; i < 7; i++) {
+        memset(&cases[i], 0, sizeof cases[i]);
+        cases[i].name = names[i];
+        cases[i].adam = i >= 4;
+        jt_sgd_config_default(&cases[i].sgd);
+        jt_adam_config_default(&cases[i].ad);
+    }
+    cases[0].sgd.momentum = 0.9;
+    cases[0].sgd.weight_decay = 5e-4;
+    cases[1].sgd = cases[0].sgd;
+    cases[1].sgd.nesterov = 1;
+    cases[2].sgd.momentum = 0.9;
+    cases[2].sgd.dampening = 0.3;
+    cases[3].sgd.weight_decay = 1e-3;
+    cases[5].ad.beta1 = 0.5;
+    cases[5].ad.weight_decay = 1e-2;
+    cases[6].ad.weight_decay = 1e-2;
+    cases[6].ad.adamw = 1;
     for (int i = 0; i < 7; i++) {
         run_case(&cases[i], "f64");
         run_case(&cases[i], "f32");
@@ -373,6 +461,7 @@ int main(void) {
     check_sched("multistep_dup", s_multistep_dup);
     check_sched("cosine", s_cosine);
     check_errors();
+    check_threads();
     jt_ctx_free(ctx);
     return jt_test_finish();
 }

@@ -28,6 +28,13 @@
 #define CKPT_STEP 20
 
 static jt_ctx *ctx;
+
+static void set_shape(jt_tensor *t, jt_dtype dt, int rank, const int64_t *dims) {
+    memset(t, 0, sizeof *t);
+    t->dtype = dt;
+    t->rank = rank;
+    for (int i = 0; i < rank; i++) t->dims[i] = dims[i];
+}
 static float data_x[N_DATA][D_IN];
 static int64_t data_y[N_DATA];
 
@@ -111,10 +118,10 @@ static jt_status model_build(model *m, int hidden, uint64_t seed) {
     }
     jt_tensor in[4];
     memset(in, 0, sizeof in);
-    jt_tensor_set_shape(&in[m->idx_x], JT_F32, 2, (const int64_t[]){BATCH, D_IN});
-    jt_tensor_set_shape(&in[m->idx_y], JT_I64, 1, (const int64_t[]){BATCH});
-    jt_tensor_set_shape(&in[m->os.lr_input_index], JT_F64, 0, NULL);
-    jt_tensor_set_shape(&in[m->os.step_input_index], JT_F64, 0, NULL);
+    set_shape(&in[m->idx_x], JT_F32, 2, (const int64_t[]){BATCH, D_IN});
+    set_shape(&in[m->idx_y], JT_I64, 1, (const int64_t[]){BATCH});
+    set_shape(&in[m->os.lr_input_index], JT_F64, 0, NULL);
+    set_shape(&in[m->os.step_input_index], JT_F64, 0, NULL);
     jt_plan_options po;
     jt_plan_options_default(&po);
     po.fold_params = 0;
@@ -136,10 +143,10 @@ static jt_status train(model *m, int from, int to, double *losses) {
     double lr, step;
     jt_tensor in[4];
     memset(in, 0, sizeof in);
-    jt_tensor_set_shape(&in[m->idx_x], JT_F32, 2, (const int64_t[]){BATCH, D_IN});
-    jt_tensor_set_shape(&in[m->idx_y], JT_I64, 1, (const int64_t[]){BATCH});
-    jt_tensor_set_shape(&in[m->os.lr_input_index], JT_F64, 0, NULL);
-    jt_tensor_set_shape(&in[m->os.step_input_index], JT_F64, 0, NULL);
+    set_shape(&in[m->idx_x], JT_F32, 2, (const int64_t[]){BATCH, D_IN});
+    set_shape(&in[m->idx_y], JT_I64, 1, (const int64_t[]){BATCH});
+    set_shape(&in[m->os.lr_input_index], JT_F64, 0, NULL);
+    set_shape(&in[m->os.step_input_index], JT_F64, 0, NULL);
     in[m->idx_x].data = xb;
     in[m->idx_y].data = yb;
     in[m->os.lr_input_index].data = &lr;
