@@ -66,6 +66,7 @@ typedef struct jt_kernel_args {
     void *state; /* what the op's prepare() returned for this node in this plan, or NULL */
     uint64_t seed;      /* the context's run seed (jt_ctx_set_seed), for random ops (Philox key) */
     uint64_t run_index; /* how many times this plan ran before (Philox call counter of random ops) */
+    const jt_graph *graph; /* for messages (jt_node_fail names the model file) */
 } jt_kernel_args;
 
 typedef jt_status (*jt_parse_fn)(jt_ctx *ctx, const jt_graph *g, const jt_node *node, void *attrs);

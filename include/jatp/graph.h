@@ -132,6 +132,16 @@ const jt_attr *jt_node_attr(const jt_node *n, const char *name);
  * attributes): the float64 reference for gradient checks and for the CUDA backend. */
 jt_status jt_graph_to_f64(jt_ctx *ctx, jt_graph *g);
 
+/* Trainable parameters: PARAM values that are not FROZEN, STATE or CONST, in value order. Writes up
+ * to cap ids and returns the count (which may exceed cap). */
+int jt_graph_trainable_params(const jt_graph *g, int32_t *ids, int cap);
+
+/* Copies the data of every parameter or state value of src into the value of the same name (after
+ * prepending dst_prefix, may be NULL) in dst; dtypes and shapes must match. *copied (may be NULL)
+ * receives the count. Values of src with no counterpart in dst are an error unless allow_missing. */
+jt_status jt_graph_copy_params(jt_ctx *ctx, jt_graph *dst, const jt_graph *src, const char *dst_prefix,
+                               int allow_missing, int *copied);
+
 /* Parameter count and bytes over initializers (values with JT_VALUE_PARAM). */
 void jt_graph_param_stats(const jt_graph *g, int64_t *count, int64_t *bytes);
 

@@ -62,6 +62,11 @@ typedef struct jt_plan_stats {
 
 void jt_plan_get_stats(const jt_plan *p, jt_plan_stats *s);
 
+/* Completed runs: the call counter of random ops (dropout masks). Checkpoints save it; a resumed
+ * plan sets it back so that its random draws continue where the interrupted run stopped. */
+uint64_t jt_plan_runs(const jt_plan *p);
+void jt_plan_set_runs(jt_plan *p, uint64_t runs);
+
 /* Per-node timing for `jatp bench --profile`: calls cb for each executed node with its time. */
 typedef void (*jt_node_time_cb)(void *user, const jt_node *n, double seconds, double flops);
 jt_status jt_plan_run_profiled(jt_plan *p, const jt_tensor *inputs, int n_inputs, jt_node_time_cb cb,

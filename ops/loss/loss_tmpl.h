@@ -11,7 +11,7 @@ static jt_status LCAT(weights_sum_, S)(const jt_kernel_args *a, const loss_attrs
         int64_t t = loss_label(labels, i);
         if (at->has_ii && t == at->ii) continue;
         if (t < 0 || t >= C)
-            return jt_node_fail(a->ctx, NULL, a->node, JT_ERR_ARG,
+            return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_ARG,
                                 "label %lld at flat position %lld is outside [0, %lld)%s", (long long)t, (long long)i,
                                 (long long)C, at->has_ii ? " and is not ignore_index" : "");
         s += w ? (double)w[t] : 1.0;
@@ -147,7 +147,7 @@ static jt_status LCAT(one_hot_, S)(const jt_kernel_args *a) {
         for (int64_t d = 0; d < D; d++) {
             int64_t t = loss_label(labels, n * D + d);
             if (t < 0 || t >= C)
-                return jt_node_fail(a->ctx, NULL, a->node, JT_ERR_ARG,
+                return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_ARG,
                                     "label %lld at flat position %lld is outside [0, %lld)", (long long)t,
                                     (long long)(n * D + d), (long long)C);
             yd[n * C * D + t * D + d] = (T)1;

@@ -182,7 +182,7 @@ static jt_status adam_step_kernel(const jt_kernel_args *a) {
     const adam_step_attrs *at = a->attrs;
     double lr = jt_tensor_get_f64(a->in[4], 0), step = jt_tensor_get_f64(a->in[5], 0);
     if (!(step >= 1.0))
-        return jt_node_fail(a->ctx, NULL, a->node, JT_ERR_ARG, "step is %g; AdamStep counts steps from 1", step);
+        return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_ARG, "step is %g; AdamStep counts steps from 1", step);
     double bc1 = 1 - pow(at->beta1, step), bc2 = 1 - pow(at->beta2, step);
     step_job j = {.w = a->in[0]->data, .g = a->in[1]->data, .m = a->in[2]->data, .v = a->in[3]->data,
                   .wo = a->out[0]->data, .mo = out_data(a, 1), .vo = out_data(a, 2),

@@ -107,7 +107,7 @@ static jt_status resize_grad_kernel(const jt_kernel_args *a) {
         return JT_OK;
     }
     if (!a->ws || a->ws_size < resize_grad_workspace(a))
-        return jt_node_fail(a->ctx, NULL, a->node, JT_ERR_INTERNAL, "workspace too small");
+        return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_INTERNAL, "workspace too small");
     jt_resize_table tab[JT_MAX_RANK];
     jt_axis_map m[JT_MAX_RANK];
     const jt_axis_map *maps[JT_MAX_RANK];

@@ -425,7 +425,7 @@ jt_status jt_resize_kernel(const jt_kernel_args *a) {
         return JT_OK;
     }
     if (!a->ws || a->ws_size < jt_resize_workspace(a))
-        return jt_node_fail(a->ctx, NULL, a->node, JT_ERR_INTERNAL, "workspace too small");
+        return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_INTERNAL, "workspace too small");
     axis_table tab[JT_MAX_RANK];
     char *w = make_tables(p, &geo, a->ws, tab);
     if (p->mode == RS_NEAREST) {

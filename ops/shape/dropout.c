@@ -84,7 +84,7 @@ static jt_status run_mode(const jt_kernel_args *a, const jt_tensor *r, const jt_
     *scale = 1.0;
     if (!*training) return JT_OK;
     if (!(*ratio >= 0 && *ratio <= 1))
-        return jt_node_fail(a->ctx, NULL, a->node, JT_ERR_ARG, "ratio %g is outside [0, 1]", *ratio);
+        return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_ARG, "ratio %g is outside [0, 1]", *ratio);
     *scale = *ratio < 1 ? 1.0 / (1.0 - *ratio) : 0.0;
     return JT_OK;
 }
@@ -137,7 +137,7 @@ static jt_status dropout_kernel(const jt_kernel_args *a) {
     JT_TRY(run_mode(a, jt_in_opt(a->n_in, a->in, 1), jt_in_opt(a->n_in, a->in, 2), &training, &ratio, &scale));
     if (training) {
         if (x->dtype != JT_F32 && x->dtype != JT_F64)
-            return jt_node_fail(a->ctx, NULL, a->node, JT_ERR_UNSUPPORTED,
+            return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_UNSUPPORTED,
                                 "training-mode Dropout of %s tensors is not supported", jt_dtype_name(x->dtype));
         drop_job j = {.x = x->data, .y = a->out[0]->data, .mask = m && m->data ? m->data : NULL,
                       .n = jt_tensor_numel(x), .ratio = ratio, .scale = scale};

@@ -365,7 +365,7 @@ static jt_status pad_grad_kernel(const jt_kernel_args *a) {
     const jt_axis_map *maps[JT_MAX_RANK];
     size_t t = pad_maps(p->mode, r, dx->dims, dy->dims, pb, pe, NULL, m, maps);
     if (!a->ws || a->ws_size < t + jt_sep_adjoint_workspace(r, dx->dims, dy->dims, maps, es))
-        return jt_node_fail(a->ctx, NULL, a->node, JT_ERR_INTERNAL, "workspace too small");
+        return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_INTERNAL, "workspace too small");
     pad_maps(p->mode, r, dx->dims, dy->dims, pb, pe, a->ws, m, maps);
     jt_sep_adjoint(a->pool, dx->dtype, r, dx->dims, dy->dims, maps, dx->data, dy->data, (char *)a->ws + t);
     return JT_OK;

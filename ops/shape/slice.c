@@ -217,7 +217,7 @@ static jt_status gather_kernel(const jt_kernel_args *a) {
     if (j.per_task < 1) j.per_task = 1;
     jt_pool_run(a->pool, gather_task, &j, (total + j.per_task - 1) / j.per_task);
     if (atomic_load(&j.bad))
-        return jt_node_fail(a->ctx, NULL, a->node, JT_ERR_ARG,
+        return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_ARG,
                             "an index is out of range for axis %d of size %lld", ax, (long long)j.dim);
     return JT_OK;
 }
@@ -384,7 +384,7 @@ static jt_status gather_grad_kernel(const jt_kernel_args *a) {
     for (int64_t i = 0; i < j.n_idx; i++) {
         int64_t v = jt_tensor_get_i64(a->in[1], i);
         if (v < -j.dim || v >= j.dim)
-            return jt_node_fail(a->ctx, NULL, a->node, JT_ERR_ARG, "index %lld is out of range for axis %d of size %lld",
+            return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_ARG, "index %lld is out of range for axis %d of size %lld",
                                 (long long)v, ax, (long long)j.dim);
         ix[i] = v < 0 ? v + j.dim : v;
     }

@@ -8,18 +8,23 @@
  * beta == 0 never reads C (NaN/Inf in C do not propagate). M == 0 or N == 0: nothing happens;
  * K == 0: C = beta * C (+ bias, ReLU).
  *
- * Algorithm. A is packed once into MR-row strips (the workspace), then one pool job runs tiles of C
- * (MCt rows x NCt columns). Each tile walks K in blocks of at most KC; for each K block and each group of
- * NR-column strips it packs that piece of B (into a stack buffer of at most KC x JT_GEMM_B_CHUNK floats,
- * L1/L2 resident) and runs the MR x NR micro-kernel over the tile's row strips. The tile grid, the K
+ * Algorithm. A is packed once into MR-row strips (the workspace, by K block), then one pool job runs
+ * tiles of C (MCt rows x NCt columns). Each tile walks K in blocks of at most KC; for each K block and
+ * each group of up to JT_GEMM_B_CHUNK columns it packs that piece of B (stack buffer, L2 resident) and
+ * runs the MR x NR micro-kernel over the tile's row strips, one NR-column strip at a time (the B strip
+ * stays in L1, the A block in L2). For N <= 256 (A used by few column strips) tiles are 64 rows and
+ * pack their own A block per K block on the stack instead (no workspace pass). The tile grid, the K
  * blocks and the summation order depend only on (M, N, K) and the kernel, never on the thread count,
  * and every element of C is written by exactly one task: results are bitwise identical for any number
- * of threads. Not callable from inside a pool task (it runs its own pool jobs).
+ * of threads. Tasks use about 200 KB of stack (the pool's threads have default 8 MB stacks). Not
+ * callable from inside a pool task (it runs its own pool jobs).
  *
- * Kernels: AVX-512 (16 rows x 16 columns, embedded broadcasts), AVX2+FMA (6 x 16) and portable C
- * (4 x 16), picked per call with __builtin_cpu_supports (nothing is cached). On Zen 4 (AVX-512
- * double-pumped) both SIMD kernels reach the same peak; see benchmarks/gemm_bench.c for the numbers
- * behind the default order. All kernels share NR = JT_GEMM_NR, so B panels have one layout.
+ * Kernels: AVX-512 (16 rows x 16 columns, embedded broadcasts, AVX-512 16x16 transposes to pack A),
+ * AVX2+FMA (6 x 16) and portable C (4 x 16), picked per call with __builtin_cpu_supports (nothing is
+ * cached). On Zen 4 (AVX-512 double-pumped) AVX-512 is ahead by 5-20% on most shapes; AVX2 wins when
+ * M is small and 16-row strips would mostly be padding (M = 8, 12, 20, ...): see
+ * jt_gemm_f32_kernel_auto and benchmarks/gemm_bench.c. All kernels share NR = JT_GEMM_NR, so B panels
+ * have one layout.
  *
  * Packed B panel layout (what a jt_gemm_pack_b_fn must write). For the block rows k0 .. k0+kc-1 and
  * columns n0 .. n0+nc-1 of B, the panel holds ceil(nc / JT_GEMM_NR) strips, strip s covering columns

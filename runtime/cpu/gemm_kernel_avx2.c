@@ -50,7 +50,10 @@ TGT void jt_gemm_ukernel_avx2(int64_t kc, const float *a, const float *b, float 
         c50 = _mm256_fmadd_ps(x, b0, c50);                                                          \
         c51 = _mm256_fmadd_ps(x, b1, c51);                                                          \
     } while (0)
-    for (int i = 0; i < MR; i++) __builtin_prefetch(c + i * ldc, 1), __builtin_prefetch(c + i * ldc + 15, 1);
+    for (int i = 0; i < MR; i++) {
+        __builtin_prefetch(c + i * ldc, 1);
+        __builtin_prefetch(c + i * ldc + 15, 1);
+    }
     int64_t k = 0;
     for (; k + 4 <= kc; k += 4) {
         __builtin_prefetch(b + 16 * 16);

@@ -49,7 +49,7 @@ jt_status jt_plan_run_profiled(jt_plan *p, const jt_tensor *inputs, int n_inputs
             continue;
         }
         jt_kernel_args ka = {p->ctx, n, n->parsed, n->n_in, n->n_out, pn->in, pn->out, p->ws, p->ws_size, pool,
-                             pn->state, jt_ctx_seed(p->ctx), p->runs};
+                             pn->state, jt_ctx_seed(p->ctx), p->runs, p->g};
         double t0 = cb ? now_s() : 0;
         jt_status st = pn->fn(&ka);
         if (st != JT_OK) return st;

@@ -1,4 +1,5 @@
 /* Graph IR storage: growable arrays of values and nodes, names interned in the graph's arena. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -163,4 +164,42 @@ void jt_graph_param_stats(const jt_graph *g, int64_t *count, int64_t *bytes) {
     }
     *count = c;
     *bytes = b;
+}
+
+int jt_graph_trainable_params(const jt_graph *g, int32_t *ids, int cap) {
+    int n = 0;
+    for (int32_t v = 0; v < g->n_values; v++) {
+        uint32_t f = g->values[v].flags;
+        if (!(f & JT_VALUE_PARAM) || (f & (JT_VALUE_FROZEN | JT_VALUE_STATE | JT_VALUE_CONST))) continue;
+        if (n < cap) ids[n] = v;
+        n++;
+    }
+    return n;
+}
+
+jt_status jt_graph_copy_params(jt_ctx *ctx, jt_graph *dst, const jt_graph *src, const char *dst_prefix,
+                               int allow_missing, int *copied) {
+    int n = 0;
+    char name[1024];
+    for (int32_t v = 0; v < src->n_values; v++) {
+        const jt_value *s = &src->values[v];
+        if (!(s->flags & (JT_VALUE_PARAM | JT_VALUE_STATE)) || (s->flags & JT_VALUE_CONST) || !s->data) continue;
+        snprintf(name, sizeof name, "%s%s", dst_prefix ? dst_prefix : "", s->name);
+        int32_t d = jt_graph_find_value(dst, name);
+        if (d < 0 || !dst->values[d].data) {
+            if (allow_missing) continue;
+            return jt_fail(ctx, JT_ERR_ARG, "%s: no parameter '%s' to receive '%s' from %s", dst->source, name, s->name,
+                           src->source);
+        }
+        jt_value *t = &dst->values[d];
+        if (t->dtype != s->dtype || !jt_dims_equal(t->dims, t->rank, s->dims, s->rank))
+            return jt_fail(ctx, JT_ERR_SHAPE, "%s: parameter '%s' is %s rank %d, %s has %s rank %d", dst->source, name,
+                           jt_dtype_name(t->dtype), t->rank, src->source, jt_dtype_name(s->dtype), s->rank);
+        int64_t cnt = 1;
+        for (int k = 0; k < s->rank; k++) cnt *= s->dims[k];
+        memcpy(t->data, s->data, (size_t)cnt * jt_dtype_size(s->dtype));
+        n++;
+    }
+    if (copied) *copied = n;
+    return JT_OK;
 }

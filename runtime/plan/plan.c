@@ -162,7 +162,7 @@ static jt_status infer_and_fold(jt_plan *p, int32_t k, jt_pnode *pn, int *folded
         JT_TRY(own(p, jt_tensor_nbytes(pn->out[i]), &mem));
         pn->out[i]->data = mem;
     }
-    jt_kernel_args ka = {p->ctx, n, n->parsed, n->n_in, n->n_out, pn->in, pn->out, NULL, 0, jt_ctx_pool(p->ctx), NULL, jt_ctx_seed(p->ctx), 0};
+    jt_kernel_args ka = {p->ctx, n, n->parsed, n->n_in, n->n_out, pn->in, pn->out, NULL, 0, jt_ctx_pool(p->ctx), NULL, jt_ctx_seed(p->ctx), p->runs, g};
     void *state = NULL;
     if (im->prepare) JT_TRY(im->prepare(&ka, &state));
     ka.state = state;
@@ -313,7 +313,7 @@ jt_status jt_plan_create(jt_ctx *ctx, const jt_graph *g, const jt_tensor *inputs
             p->stats.n_nodes_folded++;
             continue;
         }
-        jt_kernel_args ka = {ctx, n, n->parsed, n->n_in, n->n_out, pn->in, pn->out, NULL, 0, jt_ctx_pool(ctx), NULL, jt_ctx_seed(ctx), 0};
+        jt_kernel_args ka = {ctx, n, n->parsed, n->n_in, n->n_out, pn->in, pn->out, NULL, 0, jt_ctx_pool(ctx), NULL, jt_ctx_seed(ctx), 0, g};
         if (n->op->impl->cost) {
             double fl = 0, by = 0;
             n->op->impl->cost(&ka, &fl, &by);
@@ -396,3 +396,6 @@ const jt_tensor *jt_plan_value(const jt_plan *p, int32_t v) {
 }
 
 void jt_plan_get_stats(const jt_plan *p, jt_plan_stats *s) { *s = p->stats; }
+
+uint64_t jt_plan_runs(const jt_plan *p) { return p->runs; }
+void jt_plan_set_runs(jt_plan *p, uint64_t runs) { p->runs = runs; }
