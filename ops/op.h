@@ -67,6 +67,7 @@ typedef struct jt_kernel_args {
     uint64_t seed;      /* the context's run seed (jt_ctx_set_seed), for random ops (Philox key) */
     uint64_t run_index; /* how many times this plan ran before (Philox call counter of random ops) */
     const jt_graph *graph; /* for messages (jt_node_fail names the model file) */
+    struct jt_backend *backend; /* the plan's backend (CUDA kernels get their stream and handles here) */
 } jt_kernel_args;
 
 typedef jt_status (*jt_parse_fn)(jt_ctx *ctx, const jt_graph *g, const jt_node *node, void *attrs);
@@ -128,6 +129,7 @@ typedef struct jt_op_impl {
     jt_kernel_fn cpu_f32;
     jt_kernel_fn cpu_f64;
     jt_kernel_fn cpu_other;
+    jt_kernel_fn cuda_f32; /* CUDA backend kernel (device pointers, the backend's stream); NULL: none */
     int type_input; /* index of the input whose dtype selects the kernel; -1: output 0's dtype */
     uint32_t flags;
     jt_vjp_fn vjp;          /* NULL: not differentiable (autodiff reports it when on a gradient path) */

@@ -3,6 +3,7 @@
 #ifndef JATP_PLAN_H
 #define JATP_PLAN_H
 
+#include "jatp/backend.h"
 #include "jatp/graph.h"
 #include "jatp/status.h"
 #include "jatp/tensor.h"
@@ -26,6 +27,11 @@ typedef struct jt_plan_options {
      * updates mutates its graph's parameters; build it with fold_params = 0. */
     const int32_t *update_dst, *update_src;
     int n_updates;
+    /* Where the plan runs; NULL = the CPU backend. With a device backend, parameters and folded
+     * constants are copied to the device at plan time, host inputs are uploaded at each run, outputs
+     * stay on the device (jt_plan_output_download), and trained parameters live on the device until
+     * jt_plan_sync_params copies them back into the graph. */
+    jt_backend *backend;
 } jt_plan_options;
 
 void jt_plan_options_default(jt_plan_options *o);
@@ -46,6 +52,11 @@ int jt_plan_n_outputs(const jt_plan *p);
 const jt_tensor *jt_plan_output(const jt_plan *p, int i);
 /* Dtype and shape of any value as planned (data may be NULL or stale): for listings. */
 const jt_tensor *jt_plan_value_meta(const jt_plan *p, int32_t value_id);
+/* Copies output i into host memory (nbytes of jt_plan_output(p, i)); works on every backend. */
+jt_status jt_plan_output_download(jt_plan *p, int i, void *host);
+/* Device backends: copies the trained parameters and state back into the graph's storage (for
+ * checkpoints and export). A no-op on the CPU, where the plan updates the graph in place. */
+jt_status jt_plan_sync_params(jt_plan *p);
 /* Any value by id after a run (keep_all = 1), or NULL when its memory was reused. */
 const jt_tensor *jt_plan_value(const jt_plan *p, int32_t value_id);
 

@@ -21,13 +21,19 @@ static jt_status bind_data(jt_plan *p, const jt_tensor *inputs, int n_inputs) {
         if (!inputs[i].data && jt_tensor_nbytes(t))
             return jt_fail(p->ctx, JT_ERR_ARG, "%s: input '%s' has no data", g->source, g->values[g->inputs[i]].name);
         if (p->is_const[g->inputs[i]]) { /* folded at plan time: the values must not change */
-            if (memcmp(t->data, inputs[i].data, jt_tensor_nbytes(t)) != 0)
+            const void *held = p->host_input && p->host_input[i] ? p->host_input[i] : t->data;
+            if (inputs[i].device.kind == JT_DEV_CPU && memcmp(held, inputs[i].data, jt_tensor_nbytes(t)) != 0)
                 return jt_fail(p->ctx, JT_ERR_ARG,
                                "%s: integer input '%s' was folded into the plan as a constant and its values "
                                "changed; build a new plan", g->source, g->values[g->inputs[i]].name);
             continue;
         }
-        t->data = inputs[i].data;
+        if (p->backend->host_memory || inputs[i].device.kind != JT_DEV_CPU) {
+            t->data = inputs[i].data; /* used in place */
+        } else {
+            t->data = p->dev_input[i];
+            JT_TRY(p->backend->vt->upload(p->backend, t->data, inputs[i].data, jt_tensor_nbytes(t)));
+        }
     }
     return JT_OK;
 }
@@ -49,7 +55,7 @@ jt_status jt_plan_run_profiled(jt_plan *p, const jt_tensor *inputs, int n_inputs
             continue;
         }
         jt_kernel_args ka = {p->ctx, n, n->parsed, n->n_in, n->n_out, pn->in, pn->out, p->ws, p->ws_size, pool,
-                             pn->state, jt_ctx_seed(p->ctx), p->runs, p->g};
+                             pn->state, jt_ctx_seed(p->ctx), p->runs, p->g, p->backend};
         double t0 = cb ? now_s() : 0;
         jt_status st = pn->fn(&ka);
         if (st != JT_OK) return st;
@@ -58,8 +64,9 @@ jt_status jt_plan_run_profiled(jt_plan *p, const jt_tensor *inputs, int n_inputs
     p->runs++;
     for (int i = 0; i < p->opts.n_updates; i++) { /* write back trained parameters and state */
         const jt_tensor *src = &p->t[p->opts.update_src[i]];
-        void *dst = p->g->values[p->opts.update_dst[i]].data;
-        if (dst != src->data) memcpy(dst, src->data, jt_tensor_nbytes(src));
+        int32_t d = p->opts.update_dst[i];
+        void *dst = p->backend->host_memory ? p->g->values[d].data : p->dev_value[d];
+        JT_TRY(p->backend->vt->copy(p->backend, dst, src->data, jt_tensor_nbytes(src)));
     }
     return JT_OK;
 }

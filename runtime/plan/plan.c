@@ -162,7 +162,7 @@ static jt_status infer_and_fold(jt_plan *p, int32_t k, jt_pnode *pn, int *folded
         JT_TRY(own(p, jt_tensor_nbytes(pn->out[i]), &mem));
         pn->out[i]->data = mem;
     }
-    jt_kernel_args ka = {p->ctx, n, n->parsed, n->n_in, n->n_out, pn->in, pn->out, NULL, 0, jt_ctx_pool(p->ctx), NULL, jt_ctx_seed(p->ctx), p->runs, g};
+    jt_kernel_args ka = {p->ctx, n, n->parsed, n->n_in, n->n_out, pn->in, pn->out, NULL, 0, jt_ctx_pool(p->ctx), NULL, jt_ctx_seed(p->ctx), p->runs, g, NULL};
     void *state = NULL;
     if (im->prepare) JT_TRY(im->prepare(&ka, &state));
     ka.state = state;
@@ -235,10 +235,14 @@ static jt_status plan_memory(jt_plan *p) {
             if (def[v] >= 0) last[v] = p->n_run;
     st = jt_plan_assign_offsets(p->ctx, nv, size, def, last, off, &p->arena_size);
     if (st != JT_OK) goto done;
-    p->arena = jt_malloc_aligned(p->arena_size ? p->arena_size : 64);
-    if (!p->arena) {
-        st = jt_fail(p->ctx, JT_ERR_OOM, "%s: out of memory for a %zu-byte activation arena", g->source, p->arena_size);
-        goto done;
+    {
+        void *arena = NULL;
+        st = p->backend->vt->alloc(p->backend, p->arena_size ? p->arena_size : 64, &arena);
+        if (st != JT_OK) {
+            jt_error_prefix(p->ctx, "%s: activation arena of %zu bytes", g->source, p->arena_size);
+            goto done;
+        }
+        p->arena = arena;
     }
     for (int32_t v = 0; v < nv; v++)
         if (off[v] != SIZE_MAX) p->t[v].data = p->arena + off[v];
@@ -264,9 +268,20 @@ jt_status jt_plan_create(jt_ctx *ctx, const jt_graph *g, const jt_tensor *inputs
     p->g = g;
     if (opts) p->opts = *opts;
     else jt_plan_options_default(&p->opts);
+    if (p->opts.backend) {
+        p->backend = p->opts.backend;
+    } else {
+        jt_status bst = jt_backend_cpu_create(ctx, &p->backend);
+        if (bst != JT_OK) {
+            free(p);
+            return bst;
+        }
+        p->own_backend = 1;
+    }
     if (p->opts.n_updates > 0) { /* own copies: the caller's arrays need not outlive this call */
         int32_t *u = malloc(sizeof(int32_t) * 2 * (size_t)p->opts.n_updates);
         if (!u) {
+            if (p->own_backend) jt_backend_free(p->backend);
             free(p);
             return jt_fail(ctx, JT_ERR_OOM, "out of memory");
         }
@@ -297,6 +312,7 @@ jt_status jt_plan_create(jt_ctx *ctx, const jt_graph *g, const jt_tensor *inputs
     }
     st = bind_inputs(p, inputs, n_inputs);
     void **ptrs = p->ptr_pool;
+    int missing = 0;
     for (int32_t k = 0; k < g->n_nodes && st == JT_OK; k++) {
         const jt_node *n = &g->nodes[k];
         jt_pnode *pn = &p->run[p->n_run];
@@ -313,7 +329,22 @@ jt_status jt_plan_create(jt_ctx *ctx, const jt_graph *g, const jt_tensor *inputs
             p->stats.n_nodes_folded++;
             continue;
         }
-        jt_kernel_args ka = {ctx, n, n->parsed, n->n_in, n->n_out, pn->in, pn->out, NULL, 0, jt_ctx_pool(ctx), NULL, jt_ctx_seed(ctx), 0, g};
+        if (!p->backend->host_memory && !pn->alias) { /* device kernels; all missing ones reported at once */
+            const jt_op_impl *im = n->op->impl;
+            jt_dtype kdt = im->type_input >= 0 && im->type_input < n->n_in && pn->in[im->type_input]
+                               ? pn->in[im->type_input]->dtype
+                               : pn->out[0]->dtype;
+            pn->fn = p->backend->vt->kernel(p->backend, n->op, kdt);
+            if (!pn->fn) {
+                if (!missing)
+                    jt_fail(ctx, JT_ERR_UNSUPPORTED, "%s: these nodes have no kernel on %s:", g->source,
+                            jt_backend_description(p->backend));
+                if (missing < 20)
+                    jt_error_append(ctx, "  node '%s' (%s, %s)", n->name, n->op_type, jt_dtype_name(kdt));
+                missing++;
+            }
+        }
+        jt_kernel_args ka = {ctx, n, n->parsed, n->n_in, n->n_out, pn->in, pn->out, NULL, 0, jt_ctx_pool(ctx), NULL, jt_ctx_seed(ctx), 0, g, p->backend};
         if (n->op->impl->cost) {
             double fl = 0, by = 0;
             n->op->impl->cost(&ka, &fl, &by);
@@ -344,11 +375,13 @@ jt_status jt_plan_create(jt_ctx *ctx, const jt_graph *g, const jt_tensor *inputs
         if (!p->keep) st = jt_fail(ctx, JT_ERR_OOM, "out of memory");
         for (int i = 0; st == JT_OK && i < p->opts.n_updates; i++) p->keep[p->opts.update_src[i]] = 1;
     }
-    if (st == JT_OK) st = plan_memory(p);
-    if (st == JT_OK && p->ws_size) {
-        p->ws = jt_malloc_aligned(p->ws_size);
-        if (!p->ws) st = jt_fail(ctx, JT_ERR_OOM, "out of memory for a %zu-byte workspace", p->ws_size);
+    if (st == JT_OK && missing) {
+        if (missing > 20) jt_error_append(ctx, "  (+%d more)", missing - 20);
+        st = JT_ERR_UNSUPPORTED;
     }
+    if (st == JT_OK) st = plan_memory(p);
+    if (st == JT_OK && p->ws_size) st = p->backend->vt->alloc(p->backend, p->ws_size, &p->ws);
+    if (st == JT_OK && !p->backend->host_memory) st = jt_plan_device_setup(p);
     if (st != JT_OK) {
         jt_plan_free(p);
         return st;
@@ -373,8 +406,12 @@ void jt_plan_free(jt_plan *p) {
     if (p->opts.n_updates > 0) free((void *)p->opts.update_dst);
     free(p->run);
     free(p->ptr_pool);
-    jt_free_aligned(p->arena);
-    jt_free_aligned(p->ws);
+    if (p->backend) {
+        if (p->arena) p->backend->vt->free(p->backend, p->arena);
+        if (p->ws) p->backend->vt->free(p->backend, p->ws);
+        jt_plan_device_free(p);
+        if (p->own_backend) jt_backend_free(p->backend);
+    }
     free(p);
 }
 
@@ -383,6 +420,18 @@ int jt_plan_n_outputs(const jt_plan *p) { return p->g->n_outputs; }
 const jt_tensor *jt_plan_output(const jt_plan *p, int i) {
     if (i < 0 || i >= p->g->n_outputs) return NULL;
     return &p->t[p->g->outputs[i]];
+}
+
+jt_status jt_plan_output_download(jt_plan *p, int i, void *host) {
+    const jt_tensor *t = jt_plan_output(p, i);
+    if (!t) return jt_fail(p->ctx, JT_ERR_ARG, "%s: no output %d", p->g->source, i);
+    /* constants (folded outputs) live in host memory even on device backends */
+    int32_t v = p->g->outputs[i];
+    if (p->backend->host_memory || (p->is_const[v] && !(p->dev_value && p->dev_value[v]))) {
+        memcpy(host, t->data, jt_tensor_nbytes(t));
+        return JT_OK;
+    }
+    return p->backend->vt->download(p->backend, host, t->data, jt_tensor_nbytes(t));
 }
 
 const jt_tensor *jt_plan_value_meta(const jt_plan *p, int32_t v) {

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "../backend/backend_impl.h"
 #include "jatp/plan.h"
 #include "op.h"
 
@@ -35,7 +36,18 @@ struct jt_plan {
     size_t ws_size;
     jt_plan_stats stats;
     uint64_t runs;          /* completed runs (the call counter of random ops) */
+    jt_backend *backend;    /* where memory lives and kernels run */
+    int own_backend;        /* created by the plan (the default CPU backend) */
+    /* Device backends only (backend->host_memory == 0): */
+    void **dev_value;       /* per value: device copy of a constant (parameter, folded) used at run time */
+    void **dev_input;       /* per graph input: device staging buffer for host inputs */
+    const void **host_input;/* per graph input folded at plan time: its host copy (to check later runs) */
 };
+
+/* Device backends: uploads every constant the run nodes read and allocates input staging buffers
+ * (runtime/plan/plan_device.c). */
+jt_status jt_plan_device_setup(jt_plan *p);
+void jt_plan_device_free(jt_plan *p);
 
 /* Assigns arena offsets to every value that needs storage: values produced by run nodes (alias
  * outputs share their root). def/last are run-node indices; sizes in bytes (0 = no storage).
