@@ -57,6 +57,29 @@ static int convert_float(jt_tensor *t, jt_dtype want) {
     return 1;
 }
 
+/* Output i in host memory (downloaded from a device backend); free(out->data) afterwards. */
+static jt_status output_host(jt_ctx *ctx, jt_plan *plan, int i, jt_tensor *out) {
+    *out = *jt_plan_output(plan, i);
+    out->device = (jt_device){JT_DEV_CPU, 0};
+    out->data = malloc(jt_tensor_nbytes(out) + 1);
+    if (!out->data) return jt_fail(ctx, JT_ERR_OOM, "out of memory");
+    jt_status st = jt_plan_output_download(plan, i, out->data);
+    if (st != JT_OK) {
+        free(out->data);
+        out->data = NULL;
+    }
+    return st;
+}
+
+/* Writes output i as .npy through host memory. */
+static jt_status write_output(jt_ctx *ctx, jt_plan *plan, int i, const char *file) {
+    jt_tensor t;
+    JT_TRY(output_host(ctx, plan, i, &t));
+    jt_status st = jt_npy_write(ctx, file, &t);
+    free(t.data);
+    return st;
+}
+
 static void print_output(const char *name, const jt_tensor *t) {
     char dims[256];
     printf("%s: %s %s\n", name, jt_dtype_name(t->dtype), jt_dims_str(t->dims, t->rank, dims, sizeof dims));
@@ -79,7 +102,7 @@ static void print_output(const char *name, const jt_tensor *t) {
 int cmd_run(int argc, char **argv) {
     arg_list inputs = {0}, outputs = {0};
     int threads = 0, allow_newer = 0, print = 0;
-    const char *cot_path = NULL, *grad_path = NULL;
+    const char *cot_path = NULL, *grad_path = NULL, *device = "cpu";
     const char *pos[1];
     const arg_opt opts[] = {
         {"--input", ARG_LIST, "[NAME=]FILE.npy", "input tensor; by position in the model's input order, or by name", &inputs},
@@ -89,11 +112,12 @@ int cmd_run(int argc, char **argv) {
         {"--print", ARG_FLAG, NULL, "print each output's shape; for [N,K] scores also the top class per row", &print},
         {"--cotangent", ARG_STR, "c.npy", "cotangent of output 0 (its shape); with --input-grad", &cot_path},
         {"--input-grad", ARG_STR, "g.npy", "write the gradient of sum(output0 * cotangent) w.r.t. input 0", &grad_path},
+        {"--device", ARG_STR, "DEV", "cpu (default), cuda or cuda:N", &device},
     };
     arg_spec spec = {"jatp run", "MODEL.onnx --input x.npy --output y.npy [options]",
                      "Runs MODEL on NumPy .npy inputs (C order; float32 or float64 for float inputs, converted to the "
                      "model's type; int64/int32/uint8/bool where the model expects them) and writes outputs as .npy.",
-                     opts, 7, pos, 1, 1, NULL};
+                     opts, 8, pos, 1, 1, NULL};
     int rc = args_parse(&spec, argc, argv);
     if (rc) return rc == 1 ? 0 : 2;
     if (!cot_path != !grad_path) {
@@ -113,7 +137,16 @@ int cmd_run(int argc, char **argv) {
     jt_plan *plan = NULL;
     jt_tensor *xs = NULL;
     jt_tensor cot = {0}; /* declared before the first goto: `done` frees it */
+    jt_backend *backend = NULL;
+    jt_plan_options po;
+    jt_plan_options_default(&po);
     rc = 0;
+    if (jt_backend_create(ctx, device, &backend) != JT_OK) {
+        rc = jt_ctx_last_status(ctx) == JT_ERR_ARG ? (fprintf(stderr, "jatp run: --device: %s\n", jt_ctx_error(ctx)), 2)
+                                                   : cli_error(ctx);
+        goto done;
+    }
+    po.backend = backend;
     if (jt_onnx_load(ctx, pos[0], &lo, &g) != JT_OK) {
         rc = cli_error(ctx);
         goto done;
@@ -206,7 +239,7 @@ int cmd_run(int argc, char **argv) {
             goto done;
         }
     }
-    if (jt_plan_create(ctx, g, xs, g->n_inputs, NULL, &plan) != JT_OK || jt_plan_run(plan, xs, g->n_inputs) != JT_OK) {
+    if (jt_plan_create(ctx, g, xs, g->n_inputs, &po, &plan) != JT_OK || jt_plan_run(plan, xs, g->n_inputs) != JT_OK) {
         rc = cli_error(ctx);
         goto done;
     }
@@ -228,26 +261,35 @@ int cmd_run(int argc, char **argv) {
             rc = 2;
             goto done;
         }
-        if (jt_npy_write(ctx, file, jt_plan_output(plan, idx)) != JT_OK) {
+        if (write_output(ctx, plan, idx, file) != JT_OK) {
             rc = cli_error(ctx);
             goto done;
         }
     }
     if (grad_path) {
-        if (jt_npy_write(ctx, grad_path, jt_plan_output(plan, g->n_outputs - 1)) != JT_OK) {
+        if (write_output(ctx, plan, g->n_outputs - 1, grad_path) != JT_OK) {
             rc = cli_error(ctx);
             goto done;
         }
     }
     if (print)
         for (int i = 0; i < g->n_outputs - (grad_path ? 1 : 0); i++)
-            print_output(g->values[g->outputs[i]].name, jt_plan_output(plan, i));
+        {
+            jt_tensor t;
+            if (output_host(ctx, plan, i, &t) != JT_OK) {
+                rc = cli_error(ctx);
+                goto done;
+            }
+            print_output(g->values[g->outputs[i]].name, &t);
+            free(t.data);
+        }
 done:
     free(cot.data);
     if (xs)
         for (int i = 0; i < g->n_inputs; i++) free(xs[i].data);
     free(xs);
     jt_plan_free(plan);
+    jt_backend_free(backend);
     jt_graph_free(g);
     jt_ctx_free(ctx);
     return rc;

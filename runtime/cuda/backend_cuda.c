@@ -82,6 +82,11 @@ jt_status jt_backend_cuda_create(jt_ctx *ctx, int index, jt_backend **out) {
     if (e == cudaErrorNoDevice || (e == cudaSuccess && n == 0))
         return jt_fail(ctx, JT_ERR_DEVICE, "no CUDA device is present (cudaGetDeviceCount: %s)",
                        e == cudaSuccess ? "0 devices" : cudaGetErrorString(e));
+    if (e == cudaErrorInsufficientDriver)
+        return jt_fail(ctx, JT_ERR_DEVICE,
+                       "no usable CUDA driver: none is installed, or it is older than this build's CUDA runtime %d.%d "
+                       "(cudaErrorInsufficientDriver); use --device cpu", CUDART_VERSION / 1000,
+                       (CUDART_VERSION % 1000) / 10);
     if (e != cudaSuccess)
         return jt_fail(ctx, JT_ERR_DEVICE, "the CUDA driver is not usable: %s (%s)", cudaGetErrorString(e),
                        cudaGetErrorName(e));

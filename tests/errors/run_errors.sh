@@ -143,6 +143,7 @@ case_ "wrong input dtype" 1 "input;int64;float32" run "$demo" --input "$bad/x_in
 case_ "output into a missing directory" 1 "no_such_dir" \
     run "$demo" --input "$x" --output "$work/no_such_dir/out.npy"
 case_ "bad CLI flag" 2 "--bogus" run "$demo" --bogus --input "$x" --output OUT
+case_ "unknown device" 2 "tpu" run "$demo" --device tpu --input "$x" --output OUT
 case_ "unknown subcommand" 2 "frobnicate" frobnicate
 case_ "run without --input" 2 "--input" run "$demo" --output OUT
 
