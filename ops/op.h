@@ -130,6 +130,11 @@ typedef struct jt_op_impl {
     jt_kernel_fn cpu_f64;
     jt_kernel_fn cpu_other;
     jt_kernel_fn cuda_f32; /* CUDA backend kernel (device pointers, the backend's stream); NULL: none */
+    /* CUDA counterparts of prepare/release/workspace (cuDNN algorithm choice, descriptors), used by
+     * plans on the CUDA backend; the CPU ones are used on the CPU. NULL: none. */
+    jt_prepare_fn cuda_prepare;
+    jt_release_fn cuda_release;
+    jt_workspace_fn cuda_workspace;
     int type_input; /* index of the input whose dtype selects the kernel; -1: output 0's dtype */
     uint32_t flags;
     jt_vjp_fn vjp;          /* NULL: not differentiable (autodiff reports it when on a gradient path) */

@@ -351,12 +351,16 @@ jt_status jt_plan_create(jt_ctx *ctx, const jt_graph *g, const jt_tensor *inputs
             pn->flops = fl;
             p->stats.flops += fl;
         }
-        if (!pn->alias && n->op->impl->workspace) {
-            size_t ws = n->op->impl->workspace(&ka);
+        /* per-backend workspace and preparation (CPU: oneDNN primitives; CUDA: cuDNN algorithms) */
+        int host = p->backend->host_memory;
+        jt_workspace_fn wsf = host ? n->op->impl->workspace : n->op->impl->cuda_workspace;
+        jt_prepare_fn prep = host ? n->op->impl->prepare : n->op->impl->cuda_prepare;
+        if (!pn->alias && wsf) {
+            size_t ws = wsf(&ka);
             if (ws > p->ws_size) p->ws_size = ws;
         }
         p->n_run++; /* counted before prepare so that a failure still releases what was prepared */
-        if (!pn->alias && n->op->impl->prepare) st = n->op->impl->prepare(&ka, &pn->state);
+        if (!pn->alias && prep && st == JT_OK) st = prep(&ka, &pn->state);
     }
     for (int i = 0; i < p->opts.n_updates && st == JT_OK; i++) {
         int32_t d = p->opts.update_dst[i], s = p->opts.update_src[i];
@@ -396,7 +400,8 @@ void jt_plan_free(jt_plan *p) {
     if (!p) return;
     for (int32_t r = 0; r < p->n_run; r++) {
         const jt_op_impl *im = p->g->nodes[p->run[r].node].op->impl;
-        if (p->run[r].state && im->release) im->release(p->run[r].state);
+        jt_release_fn rel = p->backend && !p->backend->host_memory ? im->cuda_release : im->release;
+        if (p->run[r].state && rel) rel(p->run[r].state);
     }
     for (int32_t i = 0; i < p->n_owned; i++) jt_free_aligned(p->owned[i]);
     free(p->owned);
