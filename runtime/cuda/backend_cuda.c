@@ -7,12 +7,21 @@
 #include <string.h>
 
 #include "../backend/backend_impl.h"
+#include "cuda_backend.h"
 #include "check.h"
 
 typedef struct cuda_state {
     int index;
     cudaStream_t stream;
+    cublasHandle_t cublas;
+    cudnnHandle_t cudnn;
 } cuda_state;
+
+cudaStream_t jt_cuda_stream(const jt_backend *b) { return ((const cuda_state *)b->impl)->stream; }
+cublasHandle_t jt_cuda_cublas(const jt_backend *b) { return ((const cuda_state *)b->impl)->cublas; }
+cudnnHandle_t jt_cuda_cudnn(const jt_backend *b) { return ((const cuda_state *)b->impl)->cudnn; }
+int jt_cuda_tf32(const jt_backend *b) { return b->tf32; }
+int jt_cuda_deterministic(const jt_backend *b) { return b->deterministic; }
 
 static cuda_state *st_of(jt_backend *b) { return b->impl; }
 
@@ -66,6 +75,8 @@ static jt_kernel_fn cu_kernel(const jt_backend *b, const jt_op *op, jt_dtype dt)
 static void cu_destroy(jt_backend *b) {
     cuda_state *s = st_of(b);
     if (!s) return;
+    if (s->cudnn) cudnnDestroy(s->cudnn);
+    if (s->cublas) cublasDestroy(s->cublas);
     if (s->stream) cudaStreamDestroy(s->stream);
     free(s);
 }
@@ -117,6 +128,19 @@ jt_status jt_backend_cuda_create(jt_ctx *ctx, int index, jt_backend **out) {
     b->ctx = ctx;
     b->device = (jt_device){JT_DEV_CUDA, index};
     b->impl = s;
+    /* cuBLAS and cuDNN bound to the stream; default (FMA, no TF32) math until --tf32 */
+    cublasStatus_t cs = cublasCreate(&s->cublas);
+    cudnnStatus_t ds = cs == CUBLAS_STATUS_SUCCESS ? cudnnCreate(&s->cudnn) : CUDNN_STATUS_SUCCESS;
+    if (cs != CUBLAS_STATUS_SUCCESS || ds != CUDNN_STATUS_SUCCESS) {
+        jt_status st = jt_fail(ctx, JT_ERR_DEVICE, "cuda:%d: cannot create %s: %s", index,
+                               cs != CUBLAS_STATUS_SUCCESS ? "a cuBLAS handle" : "a cuDNN handle",
+                               cs != CUBLAS_STATUS_SUCCESS ? cublasGetStatusString(cs) : cudnnGetErrorString(ds));
+        cu_destroy(b);
+        free(b);
+        return st;
+    }
+    cublasSetStream(s->cublas, s->stream);
+    cudnnSetStream(s->cudnn, s->stream);
     snprintf(b->desc, sizeof b->desc, "cuda:%d (%.100s, sm_%d%d, %d SMs, %.1f GiB, driver %d.%d, runtime %d.%d)", index,
              prop.name, prop.major, prop.minor, prop.multiProcessorCount, (double)prop.totalGlobalMem / (1 << 30),
              driver / 1000, (driver % 1000) / 10, runtime / 1000, (runtime % 1000) / 10);
