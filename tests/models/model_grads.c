@@ -11,6 +11,7 @@
 #include "jatp/builder.h"
 #include "jatp/jatp.h"
 #include "jt_test.h"
+#include "kink.h"
 
 #define FIX JT_FIXTURES_DIR "/models"
 
@@ -56,9 +57,16 @@ static void check(jt_ctx *ctx, const char *dir, const char *name, int batch, int
         goto fail;
     double rel = 0;
     char why[512];
+    char kink[512];
     if (!jt_test_compare_relnorm(jt_plan_output(p, g->n_outputs - 1), &ref, f64 ? 1e-6 : 1e-5, JT_CMP_REF_F64_OK, &rel,
-                                 why, sizeof why))
-        jt_test_fail(tname, "%s", why);
+                                 why, sizeof why)) {
+        /* float32 rounding that moves a ReLU input across 0 changes the gradient legitimately */
+        if (!f64 && jt_test_kink_flip(ctx, dir, &x, kink, sizeof kink))
+            jt_test_skip(tname, "%s; float32 and float64 take different linear pieces (%s); the float64 case "
+                         "checks this fixture", kink, why);
+        else
+            jt_test_fail(tname, "%s", why);
+    }
     else {
         jt_test_ok(tname);
         jt_test_note("rel L2 error vs torch float64: %.3g", rel);
