@@ -337,6 +337,14 @@ jt_status jt_onnx_load_buffer(jt_ctx *ctx, const void *data, size_t size, const 
     if (st == JT_OK) st = topo_sort(ctx, g);
     if (st == JT_OK)
         st = jt_resolve_ops(ctx, g, (int)mp->n_opset_import, domains, versions, opts->check_support);
+    /* BatchNormalization's running mean and variance are state, not trainable parameters: fine-tuning an
+     * imported model must not apply weight decay or gradient steps to them */
+    for (int32_t k = 0; st == JT_OK && k < g->n_nodes; k++) {
+        const jt_node *n = &g->nodes[k];
+        if (strcmp(n->op_type, "BatchNormalization") != 0 || n->domain[0]) continue;
+        for (int i = 3; i < 5 && i < n->n_in; i++)
+            if (n->in[i] >= 0 && (g->values[n->in[i]].flags & JT_VALUE_PARAM)) g->values[n->in[i]].flags |= JT_VALUE_STATE;
+    }
 done:
     onnx__model_proto__free_unpacked(mp, NULL);
     if (st != JT_OK) {
