@@ -355,12 +355,14 @@ jt_status jt_plan_create(jt_ctx *ctx, const jt_graph *g, const jt_tensor *inputs
         int host = p->backend->host_memory;
         jt_workspace_fn wsf = host ? n->op->impl->workspace : n->op->impl->cuda_workspace;
         jt_prepare_fn prep = host ? n->op->impl->prepare : n->op->impl->cuda_prepare;
-        if (!pn->alias && wsf) {
+        p->n_run++; /* counted before prepare so that a failure still releases what was prepared */
+        /* prepare first: the workspace may depend on what it chose (cuDNN algorithms) */
+        if (!pn->alias && prep && st == JT_OK) st = prep(&ka, &pn->state);
+        ka.state = pn->state;
+        if (!pn->alias && wsf && st == JT_OK) {
             size_t ws = wsf(&ka);
             if (ws > p->ws_size) p->ws_size = ws;
         }
-        p->n_run++; /* counted before prepare so that a failure still releases what was prepared */
-        if (!pn->alias && prep && st == JT_OK) st = prep(&ka, &pn->state);
     }
     for (int i = 0; i < p->opts.n_updates && st == JT_OK; i++) {
         int32_t d = p->opts.update_dst[i], s = p->opts.update_src[i];
