@@ -8,9 +8,10 @@ Run with the project's venv (it sees Debian's torch and onnx through --system-si
 
 Each model is built in PyTorch with a fixed seed (the definitions in tests/fixtures/gen_models.py),
 exported to ONNX at opset 17 (eval mode, BN folded), and the same file is timed by `jatp bench` and by
-ONNX Runtime; PyTorch times the module itself (eval, no_grad). All report the median of repeated runs
-after warm-up. Prints a table with ratios (peer time / jatp time: > 1 means jatp is faster) and writes
-benchmarks/results/forward-<date>.json.
+ONNX Runtime; PyTorch times the module itself (eval, no_grad). All report the best and the median of
+repeated runs after warm-up (the best time is the robust one on a machine shared with other
+processes). Prints a table with ratios on the best times (peer time / jatp time: > 1 means jatp is
+faster) and writes benchmarks/results/forward-<date>.json (schema jatp.bench-compare/2).
 """
 import argparse
 import datetime
@@ -40,6 +41,7 @@ MODELS = {
 
 
 def median_time(fn, min_time=1.0, min_runs=5, warmup=3):
+    """(median, best) seconds of repeated runs after warm-up."""
     for _ in range(warmup):
         fn()
     ts = []
@@ -47,21 +49,24 @@ def median_time(fn, min_time=1.0, min_runs=5, warmup=3):
         t = time.perf_counter()
         fn()
         ts.append(time.perf_counter() - t)
-    return float(np.median(ts))
+    return float(np.median(ts)), float(np.min(ts))
 
 
 def bench_jatp(path, batch, threads, jatp):
+    """(median, best) seconds, BLAS line and GFLOP per batch from `jatp bench --json -` (schema jatp.bench/2)."""
     out = subprocess.run([jatp, "bench", path, "--batch", str(batch), "--threads", str(threads),
-                          "--min-time", "1.0", "--json"], check=True, capture_output=True, text=True)
+                          "--min-time", "1.0", "--no-peak", "--quiet", "--json", "-"],
+                         check=True, capture_output=True, text=True)
     r = json.loads(out.stdout)
-    return r["ms_median"] / 1e3, r["blas"], r["gflop_per_batch"]
+    row = r["rows"][0]
+    return (row["us_median"] / 1e6, row["us_best"] / 1e6), r["blas"], row["flop"] / 1e9
 
 
 def bench_ort(path, batch, threads, shape):
     try:
         import onnxruntime as ort
     except ImportError:
-        return None, None
+        return (None, None), None
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
@@ -72,6 +77,7 @@ def bench_ort(path, batch, threads, shape):
 
 
 def bench_torch(model, batch, threads, shape):
+    """(median, best) seconds of the module itself (eval, no_grad)."""
     torch.set_num_threads(threads)
     x = torch.rand((batch,) + shape)
     with torch.no_grad():
@@ -99,23 +105,29 @@ def main():
             tj, blas, gflop = bench_jatp(path, args.batch, args.threads, args.jatp)
             to, ort_ver = bench_ort(path, args.batch, args.threads, shape)
             tt = bench_torch(model, args.batch, args.threads, shape)
+            (tj, tjb), (to, tob), (tt, ttb) = tj, to, tt
             rows.append(dict(model=name, batch=args.batch, threads=args.threads, gflop_per_batch=gflop,
                              jatp_ms=tj * 1e3, ort_ms=to * 1e3 if to else None, torch_ms=tt * 1e3,
-                             ort_over_jatp=to / tj if to else None, torch_over_jatp=tt / tj,
-                             jatp_gflops=gflop / tj))
+                             jatp_best_ms=tjb * 1e3, ort_best_ms=tob * 1e3 if tob else None,
+                             torch_best_ms=ttb * 1e3,
+                             ort_over_jatp=tob / tjb if tob else None, torch_over_jatp=ttb / tjb,
+                             jatp_gflops=gflop / tjb))
             print(f"  measured {name}", file=sys.stderr)
-    hdr = f"{'model':<12} {'batch':>5} {'thr':>3} {'jatp ms':>9} {'GFLOP/s':>8} {'ORT ms':>9} {'ORT/jatp':>9} {'torch ms':>9} {'torch/jatp':>10}"
+    print("times: best (median) ms per batch; ratios peer/jatp on the best times (> 1: jatp faster)")
+    hdr = (f"{'model':<12} {'batch':>5} {'thr':>3} {'jatp ms':>18} {'GFLOP/s':>8} {'ORT ms':>18} {'ORT/jatp':>9} "
+           f"{'torch ms':>18} {'torch/jatp':>10}")
     print(hdr)
     for r in rows:
-        ort_ms = f"{r['ort_ms']:9.2f}" if r["ort_ms"] else f"{'n/a':>9}"
+        ort_ms = f"{r['ort_best_ms']:8.2f} ({r['ort_ms']:7.2f})" if r["ort_ms"] else f"{'n/a':>18}"
         ort_ratio = f"{r['ort_over_jatp']:9.2f}" if r["ort_ms"] else f"{'n/a':>9}"
-        print(f"{r['model']:<12} {r['batch']:>5} {r['threads']:>3} {r['jatp_ms']:9.2f} {r['jatp_gflops']:8.1f} "
-              f"{ort_ms} {ort_ratio} {r['torch_ms']:9.2f} {r['torch_over_jatp']:10.2f}")
+        print(f"{r['model']:<12} {r['batch']:>5} {r['threads']:>3} {r['jatp_best_ms']:8.2f} ({r['jatp_ms']:7.2f}) "
+              f"{r['jatp_gflops']:8.1f} {ort_ms} {ort_ratio} {r['torch_best_ms']:8.2f} ({r['torch_ms']:7.2f}) "
+              f"{r['torch_over_jatp']:10.2f}")
     print(f"blas: {blas}; onnxruntime {ort_ver}; torch {torch.__version__}")
     os.makedirs(args.out, exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     with open(os.path.join(args.out, f"forward-{stamp}.json"), "w") as f:
-        json.dump(dict(schema="jatp.bench-compare/1", blas=blas, onnxruntime=ort_ver, torch=torch.__version__,
+        json.dump(dict(schema="jatp.bench-compare/2", blas=blas, onnxruntime=ort_ver, torch=torch.__version__,
                        rows=rows), f, indent=1)
 
 

@@ -1,189 +1,103 @@
-/* jatp bench MODEL.onnx --batch B --threads T: forward time per batch (median, p10, p90), images/s,
- * GFLOP/s; --profile adds a per-operator breakdown. Wall clock, fixed threads. */
-#include <cjson/cJSON.h>
+/* jatp bench: wall-clock benchmarks with fixed threads (docs/benchmarks.md).
+ *
+ *   jatp bench MODEL.onnx | --model NAME[:k=v,...]  [--pass fwd,fwdbwd,step] [--batch B]
+ *   jatp bench --jatp-step TARGET [--denoiser rrdb-s] [--tap NAME] [--batch B]
+ *   jatp bench --op Conv --shape N,C,H,W:K,C,R,S [--attrs "strides=1,1 pads=1,1,1,1"]
+ *              [--pass fwd,bwd_data,bwd_filter]
+ *   jatp bench --cases benchmarks/cases/resnet18_convs.txt
+ *
+ * Every run warms up, repeats until --min-time seconds and --min-runs runs, and reports the median,
+ * p10 and p90 time, GFLOP/s (the ops' cost functions, multiply-add = 2), GB/s (op rows) and the share
+ * of the measured FP32 peak. --json FILE / --csv FILE also write the rows (atomically; "-" = stdout). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench_common.h"
 #include "common/args.h"
 #include "common/cli.h"
-#include "runtime/cpu/blas.h"
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-typedef struct {
-    const char *op;
-    double seconds, flops;
-    int calls;
-} prof_row;
-
-typedef struct {
-    prof_row rows[128];
-    int n;
-} profile;
-
-static void prof_cb(void *user, const jt_node *n, double s, double flops) {
-    profile *p = user;
-    int r = -1;
-    for (int i = 0; i < p->n; i++)
-        if (strcmp(p->rows[i].op, n->op_type) == 0) r = i;
-    if (r < 0) {
-        if (p->n == 128) return;
-        r = p->n++;
-        p->rows[r] = (prof_row){n->op_type, 0, 0, 0};
-    }
-    p->rows[r].seconds += s;
-    p->rows[r].flops += flops;
-    p->rows[r].calls++;
-}
-
-static void fill_random(jt_tensor *t, uint64_t seed) {
-    int64_t n = jt_tensor_numel(t);
-    uint64_t s = seed * 6364136223846793005ULL + 1442695040888963407ULL;
-    for (int64_t i = 0; i < n; i++) {
-        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-        double u = (double)(s >> 11) / 9007199254740992.0;
-        switch (t->dtype) {
-        case JT_F32: ((float *)t->data)[i] = (float)u; break;
-        case JT_F64: ((double *)t->data)[i] = u; break;
-        case JT_I64: ((int64_t *)t->data)[i] = (int64_t)(u * 10); break;
-        default: ((uint8_t *)t->data)[i] = (uint8_t)(u * 2); break;
-        }
-    }
-}
 
 int cmd_bench(int argc, char **argv) {
-    int batch = 1, threads = 0, json = 0, prof = 0, warmup = 3, min_runs = 5;
-    const char *min_time_s = "0.5";
-    const char *pos[1];
+    int batch = 0, threads = 0, prof = 0, warmup = 3, min_runs = 5, no_peak = 0, quiet = 0;
+    const char *peak_s = NULL, *min_time_s = "0.5", *json = NULL, *csv = NULL, *model = NULL, *pass = NULL;
+    const char *jatp_target = NULL, *denoiser = "rrdb-s", *tap = NULL;
+    const char *op = NULL, *shape = NULL, *attrs = NULL, *cases = NULL;
+    const char *pos[1] = {NULL};
+    int npos = 0;
     const arg_opt opts[] = {
-        {"--batch", ARG_INT, "B", "batch size for the symbolic batch dimension (default 1)", &batch},
+        {"--model", ARG_STR, "NAME[:k=v,...]", "bench a builder model (jatp export --list-models) instead of a file", &model},
+        {"--pass", ARG_STR, "P,...", "model: fwd, fwdbwd, step (default fwd); op: fwd, bwd_data, bwd_filter, bwd", &pass},
+        {"--batch", ARG_INT, "B", "batch size (default 1 for models, 128 for --jatp-step)", &batch},
+        {"--jatp-step", ARG_STR, "TARGET", "time one JATP training step through frozen TARGET (builder name or .onnx)", &jatp_target},
+        {"--denoiser", ARG_STR, "NAME[:k=v]", "P for --jatp-step (default rrdb-s)", &denoiser},
+        {"--tap", ARG_STR, "NAME", "feature tap of an ONNX --jatp-step target (value or node name)", &tap},
+        {"--op", ARG_STR, "OP", "bench one operator (with --shape, --attrs)", &op},
+        {"--shape", ARG_STR, "S", "input shapes a,b,c:d,e,...; Gemm/MatMul also M,N,K", &shape},
+        {"--attrs", ARG_STR, "\"k=v ...\"", "operator attributes (ints: 1,2; floats: 0.2; strings)", &attrs},
+        {"--cases", ARG_STR, "FILE", "run the op cases listed in FILE (benchmarks/cases/*.txt)", &cases},
         {"--threads", ARG_INT, "T", "worker threads (default: all cores)", &threads},
         {"--min-time", ARG_STR, "SEC", "repeat until this much time has been measured (default 0.5)", &min_time_s},
         {"--min-runs", ARG_INT, "N", "at least this many timed runs (default 5)", &min_runs},
         {"--warmup", ARG_INT, "N", "untimed runs first (default 3)", &warmup},
-        {"--profile", ARG_FLAG, NULL, "per-operator time breakdown", &prof},
-        {"--json", ARG_FLAG, NULL, "print JSON (schema jatp.bench/1)", &json},
+        {"--profile", ARG_FLAG, NULL, "per-operator time breakdown of each model pass (on stderr)", &prof},
+        {"--json", ARG_STR, "FILE", "write the rows as JSON (schema jatp.bench/2; - = stdout)", &json},
+        {"--csv", ARG_STR, "FILE", "write the rows as CSV (- = stdout)", &csv},
+        {"--peak-gflops", ARG_STR, "G", "use this FP32 peak for % of peak instead of measuring it", &peak_s},
+        {"--no-peak", ARG_FLAG, NULL, "skip the FMA peak measurement (no % of peak)", &no_peak},
+        {"--quiet", ARG_FLAG, NULL, "do not print the table", &quiet},
     };
-    arg_spec spec = {"jatp bench", "MODEL.onnx [--batch B] [--threads T] [options]",
-                     "Times the forward pass of MODEL on random inputs in [0,1): median, p10 and p90 ms per batch, "
-                     "images/s and GFLOP/s (FLOPs counted by the ops' cost functions, multiply-add = 2).",
-                     opts, 7, pos, 1, 1, NULL};
+    arg_spec spec = {"jatp bench",
+                     "[MODEL.onnx | --model NAME | --jatp-step TARGET | --op OP --shape S | --cases FILE] [options]",
+                     "Times model passes (fwd, fwdbwd = forward + backward w.r.t. input and parameters, step = one SGD "
+                     "training step), one JATP training step (P in front of a frozen target, without the attack), or "
+                     "single operators (fwd, bwd_data, bwd_filter) on random inputs, with fixed threads. Reports the "
+                     "median, p10 and p90 time, GFLOP/s, GB/s and % of the FP32 peak measured in-process.",
+                     opts, (int)(sizeof opts / sizeof opts[0]), pos, 0, 1, &npos};
     int rc = args_parse(&spec, argc, argv);
     if (rc) return rc == 1 ? 0 : 2;
     double min_time = atof(min_time_s);
-    if (batch < 1 || min_time < 0 || min_runs < 1 || warmup < 0) {
-        fprintf(stderr, "jatp bench: --batch, --min-runs must be >= 1; --min-time and --warmup >= 0\n");
+    if (batch < 0 || min_time < 0 || min_runs < 1 || warmup < 0 || threads < 0) {
+        fprintf(stderr, "jatp bench: --batch, --min-runs must be >= 1; --min-time, --warmup and --threads >= 0\n");
+        return 2;
+    }
+    int modes = (npos > 0 || model) + (jatp_target != NULL) + (op != NULL || cases != NULL);
+    if (modes != 1 || (npos > 0 && model)) {
+        fprintf(stderr, "jatp bench: give exactly one of MODEL.onnx, --model, --jatp-step, --op/--cases "
+                        "(see jatp bench --help)\n");
         return 2;
     }
     jt_ctx *ctx;
     if (cli_ctx(threads, &ctx)) return 1;
-    jt_graph *g = NULL;
-    jt_plan *plan = NULL;
-    jt_tensor *xs = NULL;
-    double *times = NULL;
-    rc = 0;
-    if (jt_onnx_load(ctx, pos[0], NULL, &g) != JT_OK) {
-        rc = cli_error(ctx);
-        goto done;
+    bench_opts bo = {min_time, min_runs, warmup};
+    bench_report r;
+    bench_report_init(&r, ctx, !no_peak, peak_s ? atof(peak_s) : 0);
+    /* with --json - or --csv - the table goes to stderr so that stdout stays machine-readable */
+    FILE *tout = (json && !strcmp(json, "-")) || (csv && !strcmp(csv, "-")) ? stderr : stdout;
+    if (!quiet) {
+        bench_print_header(&r, tout);
+        fflush(tout);
     }
-    xs = calloc((size_t)g->n_inputs + 1, sizeof *xs);
-    cli_default_shapes(ctx, g, batch, xs);
-    for (int i = 0; i < g->n_inputs; i++) {
-        xs[i].data = malloc(jt_tensor_nbytes(&xs[i]) + 1);
-        fill_random(&xs[i], (uint64_t)i + 1);
-    }
-    if (jt_plan_create(ctx, g, xs, g->n_inputs, NULL, &plan) != JT_OK) {
-        rc = cli_error(ctx);
-        goto done;
-    }
-    for (int i = 0; i < warmup; i++)
-        if (jt_plan_run(plan, xs, g->n_inputs) != JT_OK) {
-            rc = cli_error(ctx);
-            goto done;
-        }
-    int cap = 1 << 16, n = 0;
-    times = malloc(sizeof(double) * (size_t)cap);
-    double total = 0;
-    while ((n < min_runs || total < min_time) && n < cap) {
-        double t0 = now_s();
-        if (jt_plan_run(plan, xs, g->n_inputs) != JT_OK) {
-            rc = cli_error(ctx);
-            goto done;
-        }
-        times[n] = now_s() - t0;
-        total += times[n++];
-    }
-    profile pr = {0};
-    if (prof)
-        for (int i = 0; i < 3; i++) jt_plan_run_profiled(plan, xs, g->n_inputs, prof_cb, &pr);
-    qsort(times, (size_t)n, sizeof *times, cmp_double);
-    double med = times[n / 2], p10 = times[n / 10], p90 = times[(n * 9) / 10 < n ? (n * 9) / 10 : n - 1];
-    jt_plan_stats ps;
-    jt_plan_get_stats(plan, &ps);
-    char blas[256];
-    jt_blas_info(blas, sizeof blas);
-    if (json) {
-        cJSON *root = cJSON_CreateObject();
-        cJSON_AddStringToObject(root, "schema", "jatp.bench/1");
-        cJSON_AddStringToObject(root, "model", pos[0]);
-        cJSON_AddNumberToObject(root, "batch", batch);
-        cJSON_AddNumberToObject(root, "threads", jt_ctx_threads(ctx));
-        cJSON_AddStringToObject(root, "blas", blas);
-        cJSON_AddNumberToObject(root, "runs", n);
-        cJSON_AddNumberToObject(root, "ms_median", med * 1e3);
-        cJSON_AddNumberToObject(root, "ms_p10", p10 * 1e3);
-        cJSON_AddNumberToObject(root, "ms_p90", p90 * 1e3);
-        cJSON_AddNumberToObject(root, "images_per_s", batch / med);
-        cJSON_AddNumberToObject(root, "gflops", ps.flops / med / 1e9);
-        cJSON_AddNumberToObject(root, "gflop_per_batch", ps.flops / 1e9);
-        if (prof) {
-            cJSON *ops = cJSON_AddArrayToObject(root, "profile");
-            for (int i = 0; i < pr.n; i++) {
-                cJSON *o = cJSON_CreateObject();
-                cJSON_AddStringToObject(o, "op", pr.rows[i].op);
-                cJSON_AddNumberToObject(o, "ms", pr.rows[i].seconds / 3 * 1e3);
-                cJSON_AddNumberToObject(o, "calls", pr.rows[i].calls / 3);
-                cJSON_AddNumberToObject(o, "gflops", pr.rows[i].seconds > 0 ? pr.rows[i].flops / pr.rows[i].seconds / 1e9 : 0);
-                cJSON_AddItemToArray(ops, o);
-            }
-        }
-        char *s = cJSON_Print(root);
-        printf("%s\n", s);
-        free(s);
-        cJSON_Delete(root);
+    if (op || cases) {
+        bench_op_args oa = {op, shape, attrs, pass, cases};
+        rc = bench_ops(ctx, &oa, &bo, &r);
     } else {
-        printf("model    %s\nbatch    %d   threads %d   runs %d\nblas     %s\n", pos[0], batch, jt_ctx_threads(ctx), n, blas);
-        printf("%-10s %10s %10s %10s %12s %10s\n", "", "median ms", "p10 ms", "p90 ms", "images/s", "GFLOP/s");
-        printf("%-10s %10.3f %10.3f %10.3f %12.1f %10.1f\n", "forward", med * 1e3, p10 * 1e3, p90 * 1e3, batch / med,
-               ps.flops / med / 1e9);
-        if (prof) {
-            printf("\n%-24s %8s %10s %8s %10s\n", "operator", "calls", "ms", "share", "GFLOP/s");
-            double sum = 0;
-            for (int i = 0; i < pr.n; i++) sum += pr.rows[i].seconds;
-            for (int i = 0; i < pr.n; i++)
-                printf("%-24s %8d %10.3f %7.1f%% %10.1f\n", pr.rows[i].op, pr.rows[i].calls / 3,
-                       pr.rows[i].seconds / 3 * 1e3, 100 * pr.rows[i].seconds / (sum > 0 ? sum : 1),
-                       pr.rows[i].seconds > 0 ? pr.rows[i].flops / pr.rows[i].seconds / 1e9 : 0);
+        bench_model_args ma = {pos[0], model, pass, batch, prof, jatp_target, denoiser, tap};
+        if (jatp_target) {
+            if (!ma.batch) ma.batch = 128;
+            if (pass && strcmp(pass, "step") != 0) {
+                fprintf(stderr, "jatp bench: --jatp-step times the training step only (--pass step)\n");
+                rc = 2;
+            } else
+                rc = bench_jatp_step(ctx, &ma, &bo, &r);
+        } else {
+            if (!ma.batch) ma.batch = 1;
+            rc = bench_models(ctx, &ma, &bo, &r);
         }
     }
-done:
-    free(times);
-    if (xs)
-        for (int i = 0; i < g->n_inputs; i++) free(xs[i].data);
-    free(xs);
-    jt_plan_free(plan);
-    jt_graph_free(g);
+    if (!quiet && r.n_rows) bench_print_table(&r, tout);
+    if (r.n_rows && json && bench_write_json(ctx, &r, json)) rc = rc ? rc : 1;
+    if (r.n_rows && csv && bench_write_csv(ctx, &r, csv)) rc = rc ? rc : 1;
+    bench_report_free(&r);
     jt_ctx_free(ctx);
     return rc;
 }

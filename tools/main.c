@@ -13,7 +13,7 @@ typedef struct {
 static const command commands[] = {
     {"inspect", cmd_inspect, "show a model's opset, inputs, outputs, ops, parameters and support"},
     {"run", cmd_run, "run a model on .npy inputs and write .npy outputs"},
-    {"bench", cmd_bench, "time a model's forward pass (ms per batch, images/s, GFLOP/s)"},
+    {"bench", cmd_bench, "time model passes, the JATP step or single ops (median, p10, p90, GFLOP/s)"},
     {"export", cmd_export, "write a model file or a builder model as standard ONNX (opset 17)"},
 };
 

@@ -101,7 +101,7 @@ static void print_output(const char *name, const jt_tensor *t) {
 
 int cmd_run(int argc, char **argv) {
     arg_list inputs = {0}, outputs = {0};
-    int threads = 0, allow_newer = 0, print = 0;
+    int threads = 0, allow_newer = 0, print = 0, tf32 = 0, deterministic = 0;
     const char *cot_path = NULL, *grad_path = NULL, *device = "cpu";
     const char *pos[1];
     const arg_opt opts[] = {
@@ -113,11 +113,14 @@ int cmd_run(int argc, char **argv) {
         {"--cotangent", ARG_STR, "c.npy", "cotangent of output 0 (its shape); with --input-grad", &cot_path},
         {"--input-grad", ARG_STR, "g.npy", "write the gradient of sum(output0 * cotangent) w.r.t. input 0", &grad_path},
         {"--device", ARG_STR, "DEV", "cpu (default), cuda or cuda:N", &device},
+        {"--tf32", ARG_FLAG, NULL, "CUDA: allow TF32 tensor-core math in convolutions and GEMMs (default off)", &tf32},
+        {"--deterministic", ARG_FLAG, NULL, "CUDA: only deterministic algorithms (bitwise-repeatable runs)",
+         &deterministic},
     };
     arg_spec spec = {"jatp run", "MODEL.onnx --input x.npy --output y.npy [options]",
                      "Runs MODEL on NumPy .npy inputs (C order; float32 or float64 for float inputs, converted to the "
                      "model's type; int64/int32/uint8/bool where the model expects them) and writes outputs as .npy.",
-                     opts, 8, pos, 1, 1, NULL};
+                     opts, 10, pos, 1, 1, NULL};
     int rc = args_parse(&spec, argc, argv);
     if (rc) return rc == 1 ? 0 : 2;
     if (!cot_path != !grad_path) {
@@ -146,6 +149,8 @@ int cmd_run(int argc, char **argv) {
                                                    : cli_error(ctx);
         goto done;
     }
+    jt_backend_set_tf32(backend, tf32);
+    jt_backend_set_deterministic(backend, deterministic);
     po.backend = backend;
     if (jt_onnx_load(ctx, pos[0], &lo, &g) != JT_OK) {
         rc = cli_error(ctx);

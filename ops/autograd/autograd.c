@@ -8,6 +8,7 @@
  * The summation order is fixed (row-major over dy), so results do not depend on the thread count. */
 #include <string.h>
 
+#include "autograd_cuda.h"
 #include "op.h"
 
 static jt_status like_infer(const jt_infer_args *a) {
@@ -33,12 +34,14 @@ static jt_status zeros_kernel(const jt_kernel_args *a) { return fill_kernel(a, 0
 
 const jt_op_impl jt_impl_ones_like = {
     .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1, .infer = like_infer,
-    .cpu_f32 = ones_kernel, .cpu_f64 = ones_kernel, .type_input = 0, .flags = JT_OP_SHAPE_ONLY,
+    .cpu_f32 = ones_kernel, .cpu_f64 = ones_kernel, AG_CUDA(.cuda_f32 = jt_ones_like_cuda_f32,)
+    .type_input = 0, .flags = JT_OP_SHAPE_ONLY,
 };
 
 const jt_op_impl jt_impl_zeros_like = {
     .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1, .infer = like_infer,
-    .cpu_f32 = zeros_kernel, .cpu_f64 = zeros_kernel, .type_input = 0, .flags = JT_OP_SHAPE_ONLY,
+    .cpu_f32 = zeros_kernel, .cpu_f64 = zeros_kernel, AG_CUDA(.cuda_f32 = jt_zeros_like_cuda_f32,)
+    .type_input = 0, .flags = JT_OP_SHAPE_ONLY,
 };
 
 static jt_status sum_to_infer(const jt_infer_args *a) {
@@ -121,6 +124,7 @@ static jt_status sum_to_vjp(jt_vjp_args *v);
 const jt_op_impl jt_impl_sum_to = {
     .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1, .infer = sum_to_infer,
     .cpu_f32 = sum_to_f32, .cpu_f64 = sum_to_f64, .type_input = 0,
+    AG_CUDA(.cuda_f32 = jt_sum_to_cuda_f32, .cuda_workspace = jt_sum_to_cuda_workspace,)
     .vjp = sum_to_vjp, .no_grad_mask = 1u << 1,
 };
 

@@ -4,7 +4,9 @@
 
 #include <string.h>
 
+#include "conv_cuda.h"
 #include "conv_onednn.h"
+#include "conv_packed.h"
 #include "window.h"
 
 static jt_status conv_parse_common(jt_ctx *ctx, const jt_graph *g, const jt_node *n, jt_conv_attrs *at) {
@@ -243,12 +245,16 @@ static size_t conv_workspace(const jt_kernel_args *a) {
     if (jt_conv_geom_make(a->ctx, NULL, a->node, a->attrs, a->in[0], a->in[1], &geo) != JT_OK) return 0;
     size_t es = jt_dtype_size(a->in[0]->dtype), elems;
     const jt_conv_attrs *at = a->attrs;
+    size_t packed = 0;
     if (at->transpose) {
         jt_conv_geom_swap(&geo, &cg);
         elems = jt_conv_bwd_data_ws_elems(&cg);
+        if (es == 4 && jt_conv_packed_bwd_data_ok(&cg)) packed = jt_conv_packed_bwd_data_ws(&cg);
     } else {
         elems = jt_conv_fwd_ws_elems(&geo);
+        if (es == 4 && jt_conv_packed_fwd_ok(&geo)) packed = jt_conv_packed_fwd_ws(&geo);
     }
+    if (packed > elems * es) elems = (packed + es - 1) / es;
 #ifdef JT_HAVE_ONEDNN
     size_t dn = jt_conv_dnnl_workspace(a);
     if (dn > elems * es) return dn;
@@ -281,6 +287,7 @@ const jt_op_impl jt_impl_conv = {
     .release = jt_conv_dnnl_release,
 #endif
     .cpu_f32 = jt_conv_cpu_f32, .cpu_f64 = jt_conv_cpu_f64,
+    JT_CONV_CUDA_IMPL
     .type_input = 0,
     .vjp = jt_conv_vjp,
 };
@@ -293,6 +300,7 @@ const jt_op_impl jt_impl_conv_transpose = {
     .workspace = conv_workspace,
     .cost = conv_cost,
     .cpu_f32 = jt_convt_cpu_f32, .cpu_f64 = jt_convt_cpu_f64,
+    JT_CONV_CUDA_IMPL
     .type_input = 0,
     .vjp = jt_conv_vjp,
 };

@@ -10,7 +10,9 @@
  *   data grad (= ConvTranspose forward): gather the chunk's dY per channel, GEMM W^T dY per group, col2im
  *             (parallel over images x input channels).
  *   filter grad: im2col(X) and gathered dY, GEMM dY col^T per group accumulated over chunks.
- * One-input-channel-per-group convs (depthwise) run direct loops instead (per plane / per channel). */
+ * One-input-channel-per-group convs (depthwise) run direct loops instead (per plane / per channel).
+ * Optional hooks FAST_FWD / FAST_BWD_DATA / FAST_BWD_FILTER(pool, geo, ...) run first and return true when
+ * they handled the call (conv_cpu.c points them at the float32 packed-SGEMM paths, conv_packed.h). */
 
 #define CAT_(a, b) a##_##b
 #define CAT(a, b) CAT_(a, b)
@@ -119,6 +121,9 @@ static void FN(depthwise_task)(void *arg, int64_t t) {
 
 jt_status FN(jt_conv_fwd)(jt_ctx *ctx, jt_pool *pool, const jt_conv_geom *gp, const T *x, const T *w,
                          const T *bias, T *y, void *ws) {
+#ifdef FAST_FWD
+    if (FAST_FWD(pool, gp, x, w, bias, y, ws)) return JT_OK;
+#endif
     const jt_conv_geom geo = *gp;
     if (jt_conv_is_depthwise(&geo)) {
         FN(direct_job) j = {&geo, x, w, bias, y};
@@ -253,6 +258,9 @@ static void FN(depthwise_data_task)(void *arg, int64_t t) {
 /* dX = col2im(W^T dY) (+ bias per input channel: ConvTranspose's forward). */
 jt_status FN(jt_conv_bwd_data)(jt_ctx *ctx, jt_pool *pool, const jt_conv_geom *gp, const T *dy, const T *w,
                                const T *bias, T *dx, void *ws) {
+#ifdef FAST_BWD_DATA
+    if (FAST_BWD_DATA(pool, gp, dy, w, bias, dx, ws)) return JT_OK;
+#endif
     const jt_conv_geom geo = *gp;
     if (jt_conv_is_depthwise(&geo)) {
         FN(direct_job) j = {&geo, dy, w, bias, dx};
@@ -327,6 +335,9 @@ static void FN(depthwise_filter_task)(void *arg, int64_t m) {
  * in chunk order (beta = 1 after the first chunk). */
 jt_status FN(jt_conv_bwd_filter)(jt_ctx *ctx, jt_pool *pool, const jt_conv_geom *gp, const T *dy, const T *x,
                                  T *dw, void *ws) {
+#ifdef FAST_BWD_FILTER
+    if (FAST_BWD_FILTER(pool, gp, dy, x, dw, ws)) return JT_OK;
+#endif
     const jt_conv_geom geo = *gp;
     if (jt_conv_is_depthwise(&geo)) {
         FN(direct_job) j = {&geo, x, dy, NULL, dw};

@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "conv.h"
+#include "conv_cuda.h"
+#include "conv_packed.h"
 #include "jatp/builder.h"
 #include "vjp_util.h"
 
@@ -94,8 +96,15 @@ static size_t conv_grad_workspace(const jt_kernel_args *a) {
     jt_conv_geom geo;
     if (kernel_geom(a, &geo) != JT_OK) return 0;
     int kind = node_kind(a->node);
-    size_t e = kind == GRAD_DATA ? jt_conv_bwd_data_ws_elems(&geo) : jt_conv_fwd_ws_elems(&geo);
-    return e * jt_dtype_size(a->in[0]->dtype);
+    size_t es = jt_dtype_size(a->in[0]->dtype);
+    size_t bytes = (kind == GRAD_DATA ? jt_conv_bwd_data_ws_elems(&geo) : jt_conv_fwd_ws_elems(&geo)) * es, p = 0;
+    if (es == 4) { /* float32: the packed-SGEMM paths (conv_packed.h) */
+        if (kind == GRAD_DATA && jt_conv_packed_bwd_data_ok(&geo)) p = jt_conv_packed_bwd_data_ws(&geo);
+        if (kind == TGRAD_DATA && jt_conv_packed_fwd_ok(&geo)) p = jt_conv_packed_fwd_ws(&geo);
+        if ((kind == GRAD_FILTER || kind == TGRAD_FILTER) && jt_conv_packed_bwd_filter_ok(&geo))
+            p = jt_conv_packed_bwd_filter_ws(&geo);
+    }
+    return bytes > p ? bytes : p;
 }
 
 static void conv_grad_cost(const jt_kernel_args *a, double *flops, double *bytes) {
@@ -127,6 +136,7 @@ CONV_GRAD_KERNEL(double, f64)
         .min_in = 3, .max_in = 3, .min_out = 1, .max_out = 1, .attr_size = sizeof(jt_conv_attrs),            \
         .parse = parser, .infer = conv_grad_infer, .workspace = conv_grad_workspace, .cost = conv_grad_cost, \
         .cpu_f32 = conv_grad_f32, .cpu_f64 = conv_grad_f64, .type_input = 0,                                 \
+        JT_CONV_CUDA_IMPL                                                                                    \
         .no_grad_mask = 1u << 2, .const_mask = 1u << 2,                                                      \
     };
 CONV_GRAD_IMPL(conv_grad_data, jt_conv_parse)
@@ -181,4 +191,5 @@ static jt_status bias_grad_f64(const jt_kernel_args *a) { return bias_grad_run(a
 const jt_op_impl jt_impl_bias_grad = {
     .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1, .infer = bias_grad_infer,
     .cpu_f32 = bias_grad_f32, .cpu_f64 = bias_grad_f64, .type_input = 0,
+    JT_BIAS_GRAD_CUDA_IMPL
 };

@@ -6,6 +6,7 @@
 
 #include "elementwise_math.h"
 #include "ew_common.h"
+#include "elementwise_cuda.h"
 #include "ew_grad.h"
 
 #define EW_TMPL "binary_tmpl.h"
@@ -78,7 +79,7 @@ static jt_status bin_run(const jt_kernel_args *a, int op) {
     int ranks[2] = {A->rank, B->rank};
     int64_t bdims[JT_MAX_RANK];
     const int64_t *dims[2] = {A->dims, B->dims};
-    if (a->node->op->since < 7) {
+    if (op != OP_PRELU && a->node->op->since < 7) { /* PRelu-6 has no legacy attributes */
         JT_TRY(ew_legacy_b_dims(a->ctx, NULL, a->node, a->attrs, A, B, &ranks[1], bdims));
         dims[1] = bdims;
     }
@@ -127,6 +128,7 @@ static void variadic_cost(const jt_kernel_args *a, double *flops, double *bytes)
         .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,                                      \
         .infer = arith_infer, .cost = ew_cost_1,                                                   \
         .cpu_f32 = kern, .cpu_f64 = kern, .cpu_other = kern,                                       \
+        EW_CUDA(.cuda_f32 = jt_##name##_cuda_f32,)                                                 \
         .type_input = 0, .flags = JT_OP_INPLACE_OK, .vjp = jt_vjp_##name,                          \
     };                                                                                             \
     const jt_op_impl jt_impl_##name##_v6 = {                                                       \
@@ -134,6 +136,7 @@ static void variadic_cost(const jt_kernel_args *a, double *flops, double *bytes)
         .attr_size = sizeof(ew_legacy_attrs), .parse = ew_legacy_parse,                            \
         .infer = arith_infer, .cost = ew_cost_1,                                                   \
         .cpu_f32 = kern, .cpu_f64 = kern, .cpu_other = kern,                                       \
+        EW_CUDA(.cuda_f32 = jt_##name##_cuda_f32,)                                                 \
         .type_input = 0, .flags = JT_OP_INPLACE_OK,                                                \
     };
 
@@ -146,6 +149,7 @@ const jt_op_impl jt_impl_max = {
     .min_in = 1, .max_in = -1, .min_out = 1, .max_out = 1,
     .infer = variadic_infer, .cost = variadic_cost,
     .cpu_f32 = max_kernel, .cpu_f64 = max_kernel, .cpu_other = max_kernel,
+    EW_CUDA(.cuda_f32 = jt_max_cuda_f32,)
     .type_input = 0, .flags = JT_OP_INPLACE_OK, .vjp = jt_vjp_max,
 };
 
@@ -153,6 +157,7 @@ const jt_op_impl jt_impl_min = {
     .min_in = 1, .max_in = -1, .min_out = 1, .max_out = 1,
     .infer = variadic_infer, .cost = variadic_cost,
     .cpu_f32 = min_kernel, .cpu_f64 = min_kernel, .cpu_other = min_kernel,
+    EW_CUDA(.cuda_f32 = jt_min_cuda_f32,)
     .type_input = 0, .flags = JT_OP_INPLACE_OK, .vjp = jt_vjp_min,
 };
 
@@ -160,5 +165,6 @@ const jt_op_impl jt_impl_prelu = {
     .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
     .infer = prelu_infer, .cost = ew_cost_1,
     .cpu_f32 = prelu_kernel, .cpu_f64 = prelu_kernel,
+    EW_CUDA(.cuda_f32 = jt_prelu_cuda_f32,)
     .type_input = 0, .flags = JT_OP_INPLACE_OK, .vjp = jt_vjp_prelu,
 };

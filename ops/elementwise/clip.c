@@ -7,6 +7,7 @@
 
 #include "elementwise_math.h"
 #include "ew_common.h"
+#include "elementwise_cuda.h"
 #include "ew_grad.h"
 
 typedef struct clip_ctx {
@@ -133,6 +134,7 @@ const jt_op_impl jt_impl_clip_v6 = {
     .attr_size = sizeof(clip_attrs), .parse = clip6_parse,
     .infer = clip_infer, .cost = ew_cost_1,
     .cpu_f32 = clip_kernel, .cpu_f64 = clip_kernel,
+    EW_CUDA(.cuda_f32 = jt_clip_cuda_f32,)
     .type_input = 0, .flags = JT_OP_INPLACE_OK, .vjp = jt_vjp_clip_v6,
 };
 
@@ -140,5 +142,6 @@ const jt_op_impl jt_impl_clip = {
     .min_in = 1, .max_in = 3, .min_out = 1, .max_out = 1,
     .infer = clip_infer, .cost = ew_cost_1,
     .cpu_f32 = clip_kernel, .cpu_f64 = clip_kernel, .cpu_other = clip_kernel,
+    EW_CUDA(.cuda_f32 = jt_clip_cuda_f32,)
     .type_input = 0, .flags = JT_OP_INPLACE_OK, .vjp = jt_vjp_clip, .no_grad_mask = 6u, /* min, max */
 };

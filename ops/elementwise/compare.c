@@ -1,5 +1,6 @@
 /* Equal, Less, Greater with numpy broadcasting (opset 1 legacy broadcast attributes), output bool.
  * Float32/float64 and integer inputs; Equal also compares bools. */
+#include "elementwise_cuda.h"
 #include "ew_common.h"
 
 #define EW_TMPL "compare_tmpl.h"
@@ -57,6 +58,7 @@ static jt_status cmp_run(const jt_kernel_args *a, int op) {
         .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,                                      \
         .infer = name##_infer, .cost = ew_cost_1,                                                  \
         .cpu_f32 = name##_kernel, .cpu_f64 = name##_kernel, .cpu_other = name##_kernel,            \
+        EW_CUDA(.cuda_f32 = jt_##name##_cuda_f32,)                                                 \
         .type_input = 0, .no_grad_mask = 3u, /* bool output: no gradient flows back */            \
     };                                                                                             \
     const jt_op_impl jt_impl_##name##_v1 = {                                                       \
@@ -64,6 +66,7 @@ static jt_status cmp_run(const jt_kernel_args *a, int op) {
         .attr_size = sizeof(ew_legacy_attrs), .parse = ew_legacy_parse,                            \
         .infer = name##_infer, .cost = ew_cost_1,                                                  \
         .cpu_f32 = name##_kernel, .cpu_f64 = name##_kernel, .cpu_other = name##_kernel,            \
+        EW_CUDA(.cuda_f32 = jt_##name##_cuda_f32,)                                                 \
         .type_input = 0, .no_grad_mask = 3u, /* bool output: no gradient flows back */            \
     };
 

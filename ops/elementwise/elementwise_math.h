@@ -69,6 +69,37 @@
 
 EW_FLOAT_FUNCS(float, f32, f)
 EW_FLOAT_FUNCS(double, f64, )
+/* Gradient bodies of the element-wise grad ops (ew_grad.c, ew_grad_bcast.c): dy is the output
+ * gradient, x/y the forward input/output the rule passes. Kinks follow PyTorch. */
+#define EW_GRAD_FUNCS(T, S, FS)                                                                    \
+    JT_HD T ew_relu_grad_##S(T dy, T y) { return y > 0 ? dy : (T)0; }                              \
+    JT_HD T ew_leakyrelu_grad_##S(T dy, T x, T al) { return x > 0 ? dy : al * dy; }                \
+    JT_HD T ew_sigmoid_grad_##S(T dy, T y) { return dy * y * ((T)1 - y); }                         \
+    JT_HD T ew_tanh_grad_##S(T dy, T y) { return dy * ((T)1 - y * y); }                            \
+    JT_HD T ew_elu_grad_##S(T dy, T x, T al) { return x > 0 ? dy : al * exp##FS(x) * dy; }         \
+    /* dy * sigmoid(x) without overflow */                                                         \
+    JT_HD T ew_softplus_grad_##S(T dy, T x) {                                                      \
+        T e = exp##FS(-fabs##FS(x));                                                               \
+        return dy * (x >= 0 ? (T)1 / ((T)1 + e) : e / ((T)1 + e));                                 \
+    }                                                                                              \
+    JT_HD T ew_sqrt_grad_##S(T dy, T y) { return (T)0.5 * dy / y; }                                \
+    JT_HD T ew_abs_grad_##S(T dy, T x) { return x > 0 ? dy : x < 0 ? -dy : (T)0; }                 \
+    /* inclusive bounds, as PyTorch's clamp */                                                     \
+    JT_HD T ew_clip_grad_##S(T dy, T x, T lo, T hi) { return x >= lo && x <= hi ? dy : (T)0; }     \
+    JT_HD T ew_prelu_grad_x_##S(T dy, T x, T s) { return x > 0 ? dy : s * dy; }                    \
+    JT_HD T ew_prelu_grad_slope_##S(T dy, T x) { return x > 0 ? (T)0 : x * dy; }                   \
+    /* d(a^b)/da = b a^(b-1) (0 where b = 0); d(a^b)/db = a^b log a (0 where a = 0, b >= 0) */     \
+    JT_HD T ew_pow_grad_a_##S(T dy, T a, T b) { return b == 0 ? (T)0 : dy * b * pow##FS(a, b - (T)1); } \
+    JT_HD T ew_pow_grad_b_##S(T dy, T a, T b) {                                                    \
+        return a == 0 && b >= 0 ? (T)0 : dy * pow##FS(a, b) * log##FS(a);                          \
+    }                                                                                              \
+    /* Where: the branch's gradient passes where the condition selects it */                       \
+    JT_HD T ew_where_grad_##S(T dy, int cond, int want) { return (cond != 0) == want ? dy : (T)0; } \
+    /* Max/Min (and ReduceMax): the gradient is split evenly among the cnt tied inputs */          \
+    JT_HD T ew_tie_grad_##S(T dy, int hit, int64_t cnt) { return hit ? dy / (T)cnt : (T)0; }
+
+EW_GRAD_FUNCS(float, f32, f)
+EW_GRAD_FUNCS(double, f64, )
 EW_SINT_FUNCS(int8_t, i8)
 EW_SINT_FUNCS(int16_t, i16)
 EW_SINT_FUNCS(int32_t, i32)

@@ -19,7 +19,9 @@
 #include <math.h>
 #include <string.h>
 
+#include "elementwise_math.h"
 #include "ew_common.h"
+#include "elementwise_cuda.h"
 #include "ew_grad.h"
 #include "jatp/builder.h"
 #include "autograd/autograd.h"
@@ -125,7 +127,8 @@ typedef struct ug_ctx {
     double alpha, lo, hi;
 } ug_ctx;
 
-#define UG_DEF(T, S, FS)                                                                                     \
+/* The bodies are the JT_HD functions of elementwise_math.h, shared with the CUDA kernels. */
+#define UG_DEF(T, S)                                                                                         \
     static void ug_run_##S(const void *c, int64_t lo, int64_t hi) {                                          \
         const ug_ctx *k = c;                                                                                 \
         const T *dy = k->dy, *t = k->t;                                                                      \
@@ -133,43 +136,36 @@ typedef struct ug_ctx {
         const T al = (T)k->alpha, blo = (T)k->lo, bhi = (T)k->hi;                                            \
         switch (k->kind) {                                                                                   \
         case G_RELU:                                                                                         \
-            for (int64_t i = lo; i < hi; i++) dx[i] = t[i] > 0 ? dy[i] : (T)0;                               \
+            for (int64_t i = lo; i < hi; i++) dx[i] = ew_relu_grad_##S(dy[i], t[i]);                         \
             break;                                                                                           \
         case G_LEAKY:                                                                                        \
-            for (int64_t i = lo; i < hi; i++) dx[i] = t[i] > 0 ? dy[i] : al * dy[i];                         \
+            for (int64_t i = lo; i < hi; i++) dx[i] = ew_leakyrelu_grad_##S(dy[i], t[i], al);                \
             break;                                                                                           \
         case G_SIGMOID:                                                                                      \
-            for (int64_t i = lo; i < hi; i++) dx[i] = dy[i] * t[i] * ((T)1 - t[i]);                          \
+            for (int64_t i = lo; i < hi; i++) dx[i] = ew_sigmoid_grad_##S(dy[i], t[i]);                      \
             break;                                                                                           \
         case G_TANH:                                                                                         \
-            for (int64_t i = lo; i < hi; i++) dx[i] = dy[i] * ((T)1 - t[i] * t[i]);                          \
+            for (int64_t i = lo; i < hi; i++) dx[i] = ew_tanh_grad_##S(dy[i], t[i]);                         \
             break;                                                                                           \
         case G_ELU:                                                                                          \
-            for (int64_t i = lo; i < hi; i++) dx[i] = t[i] > 0 ? dy[i] : al * exp##FS(t[i]) * dy[i];         \
+            for (int64_t i = lo; i < hi; i++) dx[i] = ew_elu_grad_##S(dy[i], t[i], al);                      \
             break;                                                                                           \
-        case G_SOFTPLUS: /* sigmoid(x) without overflow */                                                   \
-            for (int64_t i = lo; i < hi; i++) {                                                              \
-                T e = exp##FS(-fabs##FS(t[i]));                                                              \
-                dx[i] = dy[i] * (t[i] >= 0 ? (T)1 / ((T)1 + e) : e / ((T)1 + e));                            \
-            }                                                                                                \
+        case G_SOFTPLUS:                                                                                     \
+            for (int64_t i = lo; i < hi; i++) dx[i] = ew_softplus_grad_##S(dy[i], t[i]);                     \
             break;                                                                                           \
         case G_SQRT:                                                                                         \
-            for (int64_t i = lo; i < hi; i++) dx[i] = (T)0.5 * dy[i] / t[i];                                 \
+            for (int64_t i = lo; i < hi; i++) dx[i] = ew_sqrt_grad_##S(dy[i], t[i]);                         \
             break;                                                                                           \
         case G_ABS:                                                                                          \
-            for (int64_t i = lo; i < hi; i++) dx[i] = t[i] > 0 ? dy[i] : t[i] < 0 ? -dy[i] : (T)0;           \
+            for (int64_t i = lo; i < hi; i++) dx[i] = ew_abs_grad_##S(dy[i], t[i]);                          \
             break;                                                                                           \
         default: /* G_CLIP */                                                                                \
-            for (int64_t i = lo; i < hi; i++) dx[i] = t[i] >= blo && t[i] <= bhi ? dy[i] : (T)0;             \
+            for (int64_t i = lo; i < hi; i++) dx[i] = ew_clip_grad_##S(dy[i], t[i], blo, bhi);               \
             break;                                                                                           \
         }                                                                                                    \
     }
-UG_DEF(float, f32, f)
-UG_DEF(double, f64, )
-
-typedef struct ug_attrs {
-    double alpha, min, max;
-} ug_attrs;
+UG_DEF(float, f32)
+UG_DEF(double, f64)
 
 static jt_status ug_parse(jt_ctx *ctx, const jt_graph *g, const jt_node *n, void *attrs) {
     static const char *const known[] = {"alpha", "min", "max", NULL};
@@ -220,6 +216,7 @@ static jt_status ug_run(const jt_kernel_args *a, int kind) {
         .min_in = 2, .max_in = maxin, .min_out = 1, .max_out = 1,                                            \
         .attr_size = asize, .parse = parse_fn, .infer = ug_infer,                  \
         .cost = ew_cost_1, .cpu_f32 = name##_kernel, .cpu_f64 = name##_kernel,                               \
+        EW_CUDA(.cuda_f32 = jt_##name##_cuda_f32,)                                                           \
         .type_input = 0, .flags = JT_OP_INPLACE_OK,                                                          \
     };
 UG_OP(relu_grad, G_RELU, 2, NULL, 0)

@@ -17,6 +17,14 @@ typedef struct clip_attrs { /* Clip-6 */
     double min, max;
 } clip_attrs;
 
+typedef struct ug_attrs { /* LeakyReluGrad, EluGrad, ClipGrad */
+    double alpha, min, max;
+} ug_attrs;
+
+typedef struct which_attrs { /* PReluGrad, PowGrad (wrt), WhereGrad (branch), MaxMinGrad (index) */
+    int64_t which;
+} which_attrs;
+
 jt_status jt_vjp_add(jt_vjp_args *v);
 jt_status jt_vjp_sub(jt_vjp_args *v);
 jt_status jt_vjp_mul(jt_vjp_args *v);

@@ -13,7 +13,9 @@
  * Loops run over the output in fixed chunks (ew_bcast_run, or the odometer walk of MaxMinGrad). */
 #include <math.h>
 
+#include "elementwise_math.h"
 #include "ew_common.h"
+#include "elementwise_cuda.h"
 #include "ew_grad.h"
 #include "jatp/builder.h"
 #include "autograd/autograd.h"
@@ -72,10 +74,6 @@ jt_status jt_vjp_where(jt_vjp_args *v) {
 }
 
 /* ---- shared infer helpers ---- */
-
-typedef struct which_attrs {
-    int64_t which; /* wrt / index / branch */
-} which_attrs;
 
 static jt_status parse_which(jt_ctx *ctx, const jt_graph *g, const jt_node *n, void *attrs, const char *name,
                              int64_t hi) {
@@ -148,9 +146,9 @@ static jt_status prelu_grad_infer(const jt_infer_args *a) {
         T *z = (T *)k->out + o;                                                                              \
         const int64_t s0 = st[0], s1 = st[1], s2 = st[2];                                                    \
         if (k->which == 0)                                                                                   \
-            for (int64_t i = 0; i < len; i++) z[i] = x[i * s1] > 0 ? dy[i * s0] : s[i * s2] * dy[i * s0];    \
+            for (int64_t i = 0; i < len; i++) z[i] = ew_prelu_grad_x_##S(dy[i * s0], x[i * s1], s[i * s2]);  \
         else                                                                                                 \
-            for (int64_t i = 0; i < len; i++) z[i] = x[i * s1] > 0 ? (T)0 : x[i * s1] * dy[i * s0];          \
+            for (int64_t i = 0; i < len; i++) z[i] = ew_prelu_grad_slope_##S(dy[i * s0], x[i * s1]);         \
     }
 PRELU_G(float, f32)
 PRELU_G(double, f64)
@@ -167,7 +165,7 @@ static jt_status prelu_grad_kernel(const jt_kernel_args *a) {
 const jt_op_impl jt_impl_prelu_grad = {
     .min_in = 3, .max_in = 3, .min_out = 1, .max_out = 1,
     .attr_size = sizeof(which_attrs), .parse = parse_wrt, .infer = prelu_grad_infer, .cost = ew_cost_1,
-    .cpu_f32 = prelu_grad_kernel, .cpu_f64 = prelu_grad_kernel, .type_input = 0, .flags = JT_OP_INPLACE_OK,
+    .cpu_f32 = prelu_grad_kernel, .cpu_f64 = prelu_grad_kernel, EW_CUDA(.cuda_f32 = jt_prelu_grad_cuda_f32,) .type_input = 0, .flags = JT_OP_INPLACE_OK,
 };
 
 /* ---- PowGrad(dY, A, B; wrt) ---- */
@@ -186,7 +184,7 @@ static jt_status pow_grad_infer(const jt_infer_args *a) {
     return JT_OK;
 }
 
-#define POW_G(T, S, FS)                                                                                      \
+#define POW_G(T, S)                                                                                          \
     static void pow_g_##S(const void *c, const int64_t *off, const int64_t *st, int64_t o, int64_t len) {    \
         const bg_ctx *k = c;                                                                                 \
         const T *dy = (const T *)k->in[0] + off[0], *x = (const T *)k->in[1] + off[1];                       \
@@ -196,13 +194,13 @@ static jt_status pow_grad_infer(const jt_infer_args *a) {
             T av = x[i * st[1]], g = dy[i * st[0]];                                                          \
             T bv = k->b_same ? ((const T *)k->in[2])[ib] : (T)ew_load_f64(k->in[2], k->bt, ib);              \
             if (k->which == 0)                                                                               \
-                z[i] = bv == 0 ? (T)0 : g * bv * pow##FS(av, bv - (T)1);                                     \
+                z[i] = ew_pow_grad_a_##S(g, av, bv);                                                         \
             else                                                                                             \
-                z[i] = av == 0 && bv >= 0 ? (T)0 : g * pow##FS(av, bv) * log##FS(av);                        \
+                z[i] = ew_pow_grad_b_##S(g, av, bv);                                                         \
         }                                                                                                    \
     }
-POW_G(float, f32, f)
-POW_G(double, f64, )
+POW_G(float, f32)
+POW_G(double, f64)
 
 static jt_status pow_grad_kernel(const jt_kernel_args *a) {
     bg_ctx k = {.in = {a->in[0]->data, a->in[1]->data, a->in[2]->data}, .out = a->out[0]->data,
@@ -221,7 +219,7 @@ static void pow_grad_cost(const jt_kernel_args *a, double *flops, double *bytes)
 const jt_op_impl jt_impl_pow_grad = {
     .min_in = 3, .max_in = 3, .min_out = 1, .max_out = 1,
     .attr_size = sizeof(which_attrs), .parse = parse_wrt, .infer = pow_grad_infer, .cost = pow_grad_cost,
-    .cpu_f32 = pow_grad_kernel, .cpu_f64 = pow_grad_kernel, .type_input = 0, .flags = JT_OP_INPLACE_OK,
+    .cpu_f32 = pow_grad_kernel, .cpu_f64 = pow_grad_kernel, EW_CUDA(.cuda_f32 = jt_pow_grad_cuda_f32,) .type_input = 0, .flags = JT_OP_INPLACE_OK,
 };
 
 /* ---- WhereGrad(dY, C; branch) ---- */
@@ -242,8 +240,8 @@ static jt_status where_grad_infer(const jt_infer_args *a) {
         const T *dy = (const T *)k->in[0] + off[0];                                                          \
         const uint8_t *cond = (const uint8_t *)k->in[1] + off[1];                                            \
         T *z = (T *)k->out + o;                                                                              \
-        const uint8_t want = k->which == 0;                                                                  \
-        for (int64_t i = 0; i < len; i++) z[i] = (cond[i * st[1]] != 0) == want ? dy[i * st[0]] : (T)0;      \
+        const int want = k->which == 0;                                                                      \
+        for (int64_t i = 0; i < len; i++) z[i] = ew_where_grad_##S(dy[i * st[0]], cond[i * st[1]], want);    \
     }
 WHERE_G(float, f32)
 WHERE_G(double, f64)
@@ -260,7 +258,7 @@ static jt_status where_grad_kernel(const jt_kernel_args *a) {
 const jt_op_impl jt_impl_where_grad = {
     .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
     .attr_size = sizeof(which_attrs), .parse = parse_branch, .infer = where_grad_infer, .cost = ew_cost_1,
-    .cpu_f32 = where_grad_kernel, .cpu_f64 = where_grad_kernel, .type_input = 0, .flags = JT_OP_INPLACE_OK,
+    .cpu_f32 = where_grad_kernel, .cpu_f64 = where_grad_kernel, EW_CUDA(.cuda_f32 = jt_where_grad_cuda_f32,) .type_input = 0, .flags = JT_OP_INPLACE_OK,
 };
 
 /* ---- MaxMinGrad(dY, Y, X0..Xn-1; index) ---- */
@@ -312,7 +310,7 @@ static jt_status maxmin_grad_infer(const jt_infer_args *a) {
             int cnt = 0;                                                                                     \
             for (int k = 0; k < jb->n; k++) cnt += ((const T *)jb->x[k])[off[k]] == yv;                      \
             T g = dy[e];                                                                                     \
-            dx[e] = ((const T *)jb->x[jb->index])[off[jb->index]] == yv ? g / (T)cnt : (T)0;                 \
+            dx[e] = ew_tie_grad_##S(g, ((const T *)jb->x[jb->index])[off[jb->index]] == yv, cnt);            \
             for (int d = jb->rank - 1; d >= 0; d--) {                                                        \
                 for (int k = 0; k < jb->n; k++) off[k] += jb->st[k][d];                                      \
                 if (++idx[d] < jb->dims[d]) break;                                                           \
@@ -359,4 +357,5 @@ const jt_op_impl jt_impl_maxmin_grad = {
     .min_in = 3, .max_in = -1, .min_out = 1, .max_out = 1,
     .attr_size = sizeof(which_attrs), .parse = parse_index, .infer = maxmin_grad_infer, .cost = maxmin_grad_cost,
     .cpu_f32 = maxmin_grad_kernel, .cpu_f64 = maxmin_grad_kernel, .type_input = 0,
+    EW_CUDA(.cuda_f32 = jt_maxmin_grad_cuda_f32, .cuda_workspace = jt_maxmin_grad_cuda_workspace,)
 };

@@ -4,6 +4,7 @@
  * (integer base and exponent); an integer base with a float exponent truncates pow()'s result. */
 #include "elementwise_math.h"
 #include "ew_common.h"
+#include "elementwise_cuda.h"
 #include "ew_grad.h"
 
 #define POW_SAME(T, S)                                                                             \
@@ -108,6 +109,7 @@ const jt_op_impl jt_impl_pow = {
     .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
     .infer = pow_infer, .cost = pow_cost,
     .cpu_f32 = pow_kernel, .cpu_f64 = pow_kernel, .cpu_other = pow_kernel,
+    EW_CUDA(.cuda_f32 = jt_pow_cuda_f32,)
     .type_input = 0, .flags = JT_OP_INPLACE_OK, .vjp = jt_vjp_pow,
 };
 
@@ -116,5 +118,6 @@ const jt_op_impl jt_impl_pow_v1 = {
     .attr_size = sizeof(ew_legacy_attrs), .parse = ew_legacy_parse,
     .infer = pow_infer, .cost = pow_cost,
     .cpu_f32 = pow_kernel, .cpu_f64 = pow_kernel, .cpu_other = pow_kernel,
+    EW_CUDA(.cuda_f32 = jt_pow_cuda_f32,)
     .type_input = 0, .flags = JT_OP_INPLACE_OK,
 };

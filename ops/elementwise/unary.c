@@ -3,6 +3,7 @@
  * loops split in fixed chunks; in-place safe. */
 #include "elementwise_math.h"
 #include "ew_common.h"
+#include "elementwise_cuda.h"
 #include "ew_grad.h"
 
 #define EW_TMPL "unary_tmpl.h"
@@ -76,6 +77,7 @@ static void cost_transcendental(const jt_kernel_args *a, double *flops, double *
         .attr_size = asize, .parse = parse_fn,                                                     \
         .infer = name##_infer, .cost = cost_fn,                                                    \
         .cpu_f32 = name##_kernel, .cpu_f64 = name##_kernel, .cpu_other = name##_kernel,            \
+        EW_CUDA(.cuda_f32 = jt_##name##_cuda_f32,)                                                 \
         .type_input = 0, .flags = JT_OP_INPLACE_OK, .vjp = vjp_fn,                                 \
     };
 

@@ -1,5 +1,6 @@
 /* Where (3-way numpy broadcast of condition, X, Y; any dtype, moved by element size) and Not (bool). */
 #include "ew_common.h"
+#include "elementwise_cuda.h"
 #include "ew_grad.h"
 
 #define WHERE_DEF(BITS)                                                                            \
@@ -53,6 +54,7 @@ const jt_op_impl jt_impl_where = {
     .min_in = 3, .max_in = 3, .min_out = 1, .max_out = 1,
     .infer = where_infer, .cost = ew_cost_1,
     .cpu_f32 = where_kernel, .cpu_f64 = where_kernel, .cpu_other = where_kernel,
+    EW_CUDA(.cuda_f32 = jt_where_cuda_f32,) /* float32 branches (type_input 1) */
     .type_input = 1, .vjp = jt_vjp_where, .no_grad_mask = 1u, /* the condition */
 };
 

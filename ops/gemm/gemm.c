@@ -165,6 +165,8 @@ static bool matmul_grad_is_a(const jt_node *n) { return strcmp(n->op_type, "MatM
 #undef SFX
 #undef GEMM
 
+#include "gemm_cublas.h" /* CUDA kernels (JT_HAVE_CUDA); else empty descriptor fields */
+
 /* ---- reverse mode ----
  * Gemm  Y = alpha op(A) op(B) + beta C:
  *   dA = alpha dY op(B)^T (transA = 0) or alpha op(B) dY^T (transA = 1)   emitted as Gemm nodes with
@@ -270,17 +272,20 @@ const jt_op_impl jt_impl_gemm_grad_c = {
     .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1, .attr_size = sizeof(gemm_attrs),
     .parse = gemm_grad_c_parse, .infer = gemm_grad_c_infer,
     .cpu_f32 = gemm_grad_c_cpu_f32, .cpu_f64 = gemm_grad_c_cpu_f64, .type_input = 0, .no_grad_mask = 1u << 1,
+    GEMM_GRAD_C_CUDA_IMPL
 };
 
 const jt_op_impl jt_impl_matmul_grad_a = {
     .min_in = 3, .max_in = 3, .min_out = 1, .max_out = 1, .infer = matmul_grad_infer, .cost = matmul_grad_cost,
     .cpu_f32 = matmul_grad_cpu_f32, .cpu_f64 = matmul_grad_cpu_f64, .type_input = 0,
+    MATMUL_GRAD_CUDA_IMPL
     .no_grad_mask = 1u << 2, .const_mask = 1u << 2,
 };
 
 const jt_op_impl jt_impl_matmul_grad_b = {
     .min_in = 3, .max_in = 3, .min_out = 1, .max_out = 1, .infer = matmul_grad_infer, .cost = matmul_grad_cost,
     .cpu_f32 = matmul_grad_cpu_f32, .cpu_f64 = matmul_grad_cpu_f64, .type_input = 0,
+    MATMUL_GRAD_CUDA_IMPL
     .no_grad_mask = 1u << 2, .const_mask = 1u << 2,
 };
 
@@ -291,6 +296,7 @@ const jt_op_impl jt_impl_gemm = {
     .infer = gemm_infer,
     .cost = gemm_cost,
     .cpu_f32 = gemm_cpu_f32, .cpu_f64 = gemm_cpu_f64,
+    GEMM_CUDA_IMPL
     .type_input = 0,
     .vjp = gemm_vjp,
 };
@@ -300,6 +306,7 @@ const jt_op_impl jt_impl_matmul = {
     .infer = matmul_infer,
     .cost = matmul_cost,
     .cpu_f32 = matmul_cpu_f32, .cpu_f64 = matmul_cpu_f64,
+    MATMUL_CUDA_IMPL
     .type_input = 0,
     .vjp = matmul_vjp,
 };

@@ -11,6 +11,9 @@
 #include <string.h>
 
 #include "jatp/builder.h"
+#ifdef JT_HAVE_CUDA
+#include "loss_cuda.h"
+#endif
 
 #define LCAT_(a, b) a##b
 #define LCAT(a, b) LCAT_(a, b)
@@ -122,6 +125,9 @@ const jt_op_impl jt_impl_softmax_cross_entropy_loss = {
     .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 2,
     .attr_size = sizeof(loss_attrs), .parse = jt_loss_parse, .infer = loss_infer, .cost = loss_cost,
     .cpu_f32 = sce_f32, .cpu_f64 = sce_f64, .type_input = 0,
+#ifdef JT_HAVE_CUDA
+    .cuda_f32 = jt_sce_cuda_f32, .cuda_workspace = jt_loss_cuda_workspace,
+#endif
     .vjp = sce_vjp, .no_grad_mask = (1u << 1) | (1u << 2),
 };
 
@@ -129,6 +135,9 @@ const jt_op_impl jt_impl_nll_loss = {
     .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
     .attr_size = sizeof(loss_attrs), .parse = jt_loss_parse, .infer = loss_infer, .cost = loss_cost,
     .cpu_f32 = nll_f32, .cpu_f64 = nll_f64, .type_input = 0,
+#ifdef JT_HAVE_CUDA
+    .cuda_f32 = jt_nll_cuda_f32, .cuda_workspace = jt_loss_cuda_workspace,
+#endif
     .vjp = nll_vjp, .no_grad_mask = (1u << 1) | (1u << 2),
 };
 
@@ -174,6 +183,9 @@ const jt_op_impl jt_impl_sce_grad = {
     .min_in = 3, .max_in = 5, .min_out = 1, .max_out = 1,
     .attr_size = sizeof(loss_attrs), .parse = jt_loss_parse, .infer = sce_grad_infer,
     .cpu_f32 = sce_grad_f32, .cpu_f64 = sce_grad_f64, .type_input = 1,
+#ifdef JT_HAVE_CUDA
+    .cuda_f32 = jt_sce_grad_cuda_f32, .cuda_workspace = jt_loss_grad_cuda_workspace,
+#endif
     .no_grad_mask = (1u << 2) | (1u << 3),
 };
 
@@ -181,6 +193,9 @@ const jt_op_impl jt_impl_nll_grad = {
     .min_in = 3, .max_in = 4, .min_out = 1, .max_out = 1,
     .attr_size = sizeof(loss_attrs), .parse = jt_loss_parse, .infer = nll_grad_infer,
     .cpu_f32 = nll_grad_f32, .cpu_f64 = nll_grad_f64, .type_input = 1,
+#ifdef JT_HAVE_CUDA
+    .cuda_f32 = jt_nll_grad_cuda_f32, .cuda_workspace = jt_loss_grad_cuda_workspace,
+#endif
     .no_grad_mask = (1u << 1) | (1u << 2) | (1u << 3),
 };
 
@@ -207,6 +222,9 @@ static jt_status const_like_infer(const jt_infer_args *a) {
 const jt_op_impl jt_impl_one_hot_like = {
     .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1, .infer = one_hot_infer,
     .cpu_f32 = one_hot_f32, .cpu_f64 = one_hot_f64, .type_input = 1,
+#ifdef JT_HAVE_CUDA
+    .cuda_f32 = jt_one_hot_like_cuda_f32,
+#endif
     .no_grad_mask = 3u,
 };
 

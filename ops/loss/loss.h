@@ -11,6 +11,10 @@
 
 #include "op.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum loss_reduction { LOSS_NONE = 0, LOSS_SUM = 1, LOSS_MEAN = 2 };
 
 typedef struct loss_attrs {
@@ -44,4 +48,7 @@ static inline void loss_geom(const jt_tensor *x, int64_t *N, int64_t *C, int64_t
 struct jt_gb;
 void jt_loss_attrs_to_builder(struct jt_gb *b, const loss_attrs *at);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -234,6 +234,8 @@ static void bn_grad_cost(const jt_kernel_args *a, double *flops, double *bytes) 
 #undef T
 #undef SFX
 
+#include "batchnorm_cuda_host.h" /* CUDA kernels (JT_HAVE_CUDA); else empty descriptor fields */
+
 const jt_op_impl jt_impl_batchnorm_grad = {
     .min_in = 6, .max_in = 6, .min_out = 1, .max_out = 3,
     .attr_size = sizeof(bn_grad_attrs),
@@ -242,6 +244,7 @@ const jt_op_impl jt_impl_batchnorm_grad = {
     .workspace = bn_grad_workspace,
     .cost = bn_grad_cost,
     .cpu_f32 = bn_grad_cpu_f32, .cpu_f64 = bn_grad_cpu_f64,
+    BN_GRAD_CUDA_IMPL
     .type_input = 0,
 };
 
@@ -253,6 +256,7 @@ const jt_op_impl jt_impl_batchnorm = {
     .workspace = bn_workspace,
     .cost = bn_cost,
     .cpu_f32 = bn_cpu_f32, .cpu_f64 = bn_cpu_f64,
+    BN_CUDA_IMPL
     .type_input = 0,
     .vjp = bn_vjp,
     .no_grad_mask = (1u << 3) | (1u << 4),

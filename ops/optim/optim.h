@@ -5,7 +5,35 @@
 
 #include "op.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define OPTIM_CHUNK 16384
+
+/* Parsed attributes (shared with the CUDA kernels, ops/optim/optim_cuda.cu). */
+typedef struct sgd_attrs { /* jatp SGDStep */
+    double momentum, weight_decay, dampening;
+    int64_t nesterov;
+} sgd_attrs;
+
+typedef struct adam_step_attrs { /* jatp AdamStep */
+    double beta1, beta2, eps, weight_decay;
+    int64_t adamw;
+} adam_step_attrs;
+
+typedef struct momentum_attrs { /* ai.onnx.preview.training Momentum */
+    double alpha, beta, norm_coefficient;
+    int nesterov;
+} momentum_attrs;
+
+typedef struct adagrad_attrs { /* ai.onnx.preview.training Adagrad */
+    double decay_factor, epsilon, norm_coefficient;
+} adagrad_attrs;
+
+typedef struct adam_attrs { /* ai.onnx.preview.training Adam */
+    double alpha, beta, epsilon, norm_coefficient, norm_coefficient_post;
+} adam_attrs;
 
 typedef void (*optim_range_fn)(const void *job, int64_t lo, int64_t hi);
 
@@ -16,7 +44,7 @@ typedef struct optim_par {
 } optim_par;
 
 static inline void optim_par_task(void *arg, int64_t t) {
-    const optim_par *p = arg;
+    const optim_par *p = (const optim_par *)arg;
     int64_t lo = t * OPTIM_CHUNK, hi = lo + OPTIM_CHUNK < p->n ? lo + OPTIM_CHUNK : p->n;
     p->fn(p->job, lo, hi);
 }
@@ -58,4 +86,7 @@ static inline jt_status optim_check_like(const jt_infer_args *a, int i, int ref,
     return JT_OK;
 }
 
+#ifdef __cplusplus
+}
+#endif
 #endif

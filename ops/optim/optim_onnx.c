@@ -18,19 +18,9 @@
 #include <string.h>
 
 #include "optim.h"
-
-typedef struct momentum_attrs {
-    double alpha, beta, norm_coefficient;
-    int nesterov;
-} momentum_attrs;
-
-typedef struct adagrad_attrs {
-    double decay_factor, epsilon, norm_coefficient;
-} adagrad_attrs;
-
-typedef struct adam_attrs {
-    double alpha, beta, epsilon, norm_coefficient, norm_coefficient_post;
-} adam_attrs;
+#ifdef JT_HAVE_CUDA
+#include "optim_cuda.h"
+#endif
 
 static jt_status required_float(jt_ctx *ctx, const jt_graph *g, const jt_node *n, const char *name, double *out) {
     if (!jt_node_attr(n, name))
@@ -230,16 +220,25 @@ const jt_op_impl jt_impl_onnx_momentum = {
     .min_in = 5, .max_in = -1, .min_out = 2, .max_out = -1, .attr_size = sizeof(momentum_attrs),
     .parse = momentum_parse, .infer = momentum_infer, .cpu_f32 = momentum_kernel, .cpu_f64 = momentum_kernel,
     .type_input = 2, .flags = JT_OP_NO_FOLD,
+#ifdef JT_HAVE_CUDA
+    .cuda_f32 = jt_onnx_momentum_cuda_f32,
+#endif
 };
 
 const jt_op_impl jt_impl_onnx_adagrad = {
     .min_in = 5, .max_in = -1, .min_out = 2, .max_out = -1, .attr_size = sizeof(adagrad_attrs),
     .parse = adagrad_parse, .infer = adagrad_infer, .cpu_f32 = adagrad_kernel, .cpu_f64 = adagrad_kernel,
     .type_input = 2, .flags = JT_OP_NO_FOLD,
+#ifdef JT_HAVE_CUDA
+    .cuda_f32 = jt_onnx_adagrad_cuda_f32,
+#endif
 };
 
 const jt_op_impl jt_impl_onnx_adam = {
     .min_in = 6, .max_in = -1, .min_out = 3, .max_out = -1, .attr_size = sizeof(adam_attrs),
     .parse = adam_parse, .infer = adam_infer, .cpu_f32 = adam_kernel, .cpu_f64 = adam_kernel,
     .type_input = 2, .flags = JT_OP_NO_FOLD,
+#ifdef JT_HAVE_CUDA
+    .cuda_f32 = jt_onnx_adam_cuda_f32,
+#endif
 };

@@ -25,16 +25,9 @@
 #include <string.h>
 
 #include "optim.h"
-
-typedef struct sgd_attrs {
-    double momentum, weight_decay, dampening;
-    int64_t nesterov;
-} sgd_attrs;
-
-typedef struct adam_step_attrs {
-    double beta1, beta2, eps, weight_decay;
-    int64_t adamw;
-} adam_step_attrs;
+#ifdef JT_HAVE_CUDA
+#include "optim_cuda.h"
+#endif
 
 static jt_status sgd_parse(jt_ctx *ctx, const jt_graph *g, const jt_node *n, void *attrs) {
     static const char *const known[] = {"momentum", "weight_decay", "dampening", "nesterov", NULL};
@@ -197,12 +190,18 @@ static jt_status adam_step_kernel(const jt_kernel_args *a) {
 const jt_op_impl jt_impl_sgd_step = {
     .min_in = 4, .max_in = 5, .min_out = 1, .max_out = 2, .attr_size = sizeof(sgd_attrs), .parse = sgd_parse,
     .infer = sgd_infer, .cpu_f32 = sgd_kernel, .cpu_f64 = sgd_kernel, .type_input = 0, .flags = JT_OP_NO_FOLD,
+#ifdef JT_HAVE_CUDA
+    .cuda_f32 = jt_sgd_step_cuda_f32,
+#endif
 };
 
 const jt_op_impl jt_impl_adam_step = {
     .min_in = 6, .max_in = 6, .min_out = 1, .max_out = 3, .attr_size = sizeof(adam_step_attrs),
     .parse = adam_step_parse, .infer = adam_step_infer, .cpu_f32 = adam_step_kernel, .cpu_f64 = adam_step_kernel,
     .type_input = 0, .flags = JT_OP_NO_FOLD,
+#ifdef JT_HAVE_CUDA
+    .cuda_f32 = jt_adam_step_cuda_f32,
+#endif
 };
 
 /* ---- ClipByGlobalNorm ---- */
@@ -308,4 +307,7 @@ static jt_status clip_kernel(const jt_kernel_args *a) {
 const jt_op_impl jt_impl_clip_by_global_norm = {
     .min_in = 2, .max_in = -1, .min_out = 2, .max_out = -1, .infer = clip_infer, .workspace = clip_workspace,
     .cpu_f32 = clip_kernel, .cpu_f64 = clip_kernel, .type_input = 0, .flags = JT_OP_NO_FOLD,
+#ifdef JT_HAVE_CUDA
+    .cuda_f32 = jt_clip_by_global_norm_cuda_f32, .cuda_workspace = jt_clip_by_global_norm_cuda_workspace,
+#endif
 };

@@ -9,6 +9,7 @@
 #include "conv/window.h"
 #include "op.h"
 #include "pool.h"
+#include "pool_cuda.h"
 
 static jt_status pool_parse_window(jt_ctx *ctx, const jt_graph *g, const jt_node *n, pool_attrs *at) {
     JT_TRY(jt_attr_ints(ctx, g, n, "kernel_shape", at->kernel, 3, &at->n_kernel));
@@ -201,6 +202,7 @@ const jt_op_impl jt_impl_maxpool = {
     .attr_size = sizeof(pool_attrs),
     .parse = jt_maxpool_parse, .infer = pool_infer, .cost = pool_cost,
     .cpu_f32 = pool_cpu_f32, .cpu_f64 = pool_cpu_f64, .cpu_other = pool_cpu_other,
+    JT_POOL_CUDA_IMPL
     .type_input = 0,
     .vjp = jt_pool_vjp,
 };
@@ -210,6 +212,7 @@ const jt_op_impl jt_impl_averagepool = {
     .attr_size = sizeof(pool_attrs),
     .parse = jt_avgpool_parse, .infer = pool_infer, .cost = pool_cost,
     .cpu_f32 = pool_cpu_f32, .cpu_f64 = pool_cpu_f64,
+    JT_POOL_CUDA_IMPL
     .type_input = 0,
     .vjp = jt_pool_vjp,
 };
@@ -219,6 +222,7 @@ const jt_op_impl jt_impl_global_maxpool = {
     .attr_size = sizeof(pool_attrs),
     .parse = jt_gmax_parse, .infer = pool_infer, .cost = pool_cost,
     .cpu_f32 = pool_cpu_f32, .cpu_f64 = pool_cpu_f64,
+    JT_POOL_CUDA_IMPL
     .type_input = 0,
     .vjp = jt_pool_vjp,
 };
@@ -228,6 +232,7 @@ const jt_op_impl jt_impl_global_averagepool = {
     .attr_size = sizeof(pool_attrs),
     .parse = jt_gavg_parse, .infer = pool_infer, .cost = pool_cost,
     .cpu_f32 = pool_cpu_f32, .cpu_f64 = pool_cpu_f64,
+    JT_POOL_CUDA_IMPL
     .type_input = 0,
     .vjp = jt_pool_vjp,
 };

@@ -13,6 +13,7 @@
 #include "conv/vjp_util.h"
 #include "jatp/builder.h"
 #include "pool.h"
+#include "pool_cuda.h"
 
 static const char *const grad_names[] = {"MaxPoolGrad", "AveragePoolGrad", "GlobalMaxPoolGrad",
                                          "GlobalAveragePoolGrad"};
@@ -87,6 +88,7 @@ static void pool_grad_cost(const jt_kernel_args *a, double *flops, double *bytes
         .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1, .attr_size = sizeof(pool_attrs),               \
         .parse = parser, .infer = pool_grad_infer, .cost = pool_grad_cost,                                   \
         .cpu_f32 = pool_grad_cpu_f32, .cpu_f64 = pool_grad_cpu_f64, .type_input = 0,                         \
+        JT_POOL_GRAD_CUDA_IMPL                                                                               \
         .no_grad_mask = 1u << 1, .const_mask = mask,                                                         \
     };
 POOL_GRAD_IMPL(maxpool_grad, jt_maxpool_parse, 0)

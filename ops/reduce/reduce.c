@@ -10,7 +10,9 @@
 #include <math.h>
 #include <string.h>
 
+#include "elementwise/elementwise_math.h"
 #include "reduce.h"
+#include "reduce_cuda.h"
 
 #define EW_CAT_(a, b) a##b
 #define EW_CAT(a, b) EW_CAT_(a, b)
@@ -34,7 +36,6 @@ typedef struct red_job {
     red_shape g;
 } red_job;
 
-#define R_MAXF(a, b) (((a) != (a) || (a) > (b)) ? (a) : (b))
 #define R_MAXI(a, b) ((a) > (b) ? (a) : (b))
 #define R_ADDF(a, b) ((a) + (b))
 #define R_ADDI(a, b) ((int64_t)((uint64_t)(a) + (uint64_t)(b)))
@@ -43,7 +44,7 @@ typedef struct red_job {
 #define S f32
 #define ACC double
 #define R_ADD R_ADDF
-#define R_MAX R_MAXF
+#define R_MAX(a, b) EW_CAT(ew_max_, S)(a, b) /* NaN-propagating: elementwise_math.h, as on CUDA */
 #define R_LOWEST (-INFINITY)
 #define R_EMPTY_MEAN NAN
 #include "reduce_tmpl.h"
@@ -141,6 +142,10 @@ static jt_status resolve_axes(jt_ctx *ctx, const jt_graph *g, const jt_node *n,
         mask[ax] = true;
     }
     return JT_OK;
+}
+
+jt_status jt_reduce_axes(const jt_kernel_args *a, bool *mask, bool *noop) {
+    return resolve_axes(a->ctx, NULL, a->node, a->attrs, a->in[0], a->n_in > 1 ? a->in[1] : NULL, mask, noop);
 }
 
 static jt_status reduce_infer(const jt_infer_args *a) {
@@ -262,19 +267,21 @@ static void reduce_cost(const jt_kernel_args *a, double *flops, double *bytes) {
     *bytes = (double)(jt_tensor_nbytes(a->in[0]) + jt_tensor_nbytes(a->out[0]));
 }
 
-#define RED_IMPL(name, kern, parse_fn, maxin, vjp_fn)                                                    \
+#define RED_IMPL(name, kern, cuda_kern, parse_fn, maxin, vjp_fn)                                         \
     const jt_op_impl jt_impl_##name = {                                                            \
         .min_in = 1, .max_in = maxin, .min_out = 1, .max_out = 1,                                  \
         .attr_size = sizeof(reduce_attrs), .parse = parse_fn,                                      \
         .infer = reduce_infer, .cost = reduce_cost,                                                \
         .cpu_f32 = kern, .cpu_f64 = kern, .cpu_other = kern,                                       \
+        RD_CUDA(.cuda_f32 = cuda_kern, .cuda_prepare = jt_reduce_cuda_prepare,                     \
+                .cuda_release = jt_reduce_cuda_release, .cuda_workspace = jt_reduce_cuda_workspace,) \
         .type_input = 0, .vjp = vjp_fn, .no_grad_mask = 2u, /* axes */                             \
         .const_mask = maxin > 1 ? 2u : 0u,                                                         \
     };
 
-RED_IMPL(reduce_sum, sum_kernel, parse_attr_axes, 1, jt_vjp_reduce_sum)
-RED_IMPL(reduce_sum_13, sum_kernel, parse_input_axes, 2, jt_vjp_reduce_sum)
-RED_IMPL(reduce_mean, mean_kernel, parse_attr_axes, 1, jt_vjp_reduce_mean)
-RED_IMPL(reduce_mean_18, mean_kernel, parse_input_axes, 2, jt_vjp_reduce_mean)
-RED_IMPL(reduce_max, max_kernel, parse_attr_axes, 1, jt_vjp_reduce_max)
-RED_IMPL(reduce_max_18, max_kernel, parse_input_axes, 2, jt_vjp_reduce_max)
+RED_IMPL(reduce_sum, sum_kernel, jt_reduce_sum_cuda_f32, parse_attr_axes, 1, jt_vjp_reduce_sum)
+RED_IMPL(reduce_sum_13, sum_kernel, jt_reduce_sum_cuda_f32, parse_input_axes, 2, jt_vjp_reduce_sum)
+RED_IMPL(reduce_mean, mean_kernel, jt_reduce_mean_cuda_f32, parse_attr_axes, 1, jt_vjp_reduce_mean)
+RED_IMPL(reduce_mean_18, mean_kernel, jt_reduce_mean_cuda_f32, parse_input_axes, 2, jt_vjp_reduce_mean)
+RED_IMPL(reduce_max, max_kernel, jt_reduce_max_cuda_f32, parse_attr_axes, 1, jt_vjp_reduce_max)
+RED_IMPL(reduce_max_18, max_kernel, jt_reduce_max_cuda_f32, parse_input_axes, 2, jt_vjp_reduce_max)

@@ -13,6 +13,12 @@ typedef struct reduce_attrs {
     int axes_input; /* this version takes axes as input 1 */
 } reduce_attrs;
 
+/* The reduced-axis mask of a ReduceSum/Mean/Max node (from the attribute or the axes input, whose data
+ * must be host memory: plan time) and whether the node is an identity (noop_with_empty_axes). */
+jt_status jt_reduce_axes(const jt_kernel_args *a, bool *mask, bool *noop);
+/* ReduceGrad: mask over X's axes, identity flag and mode (0 sum, 1 mean, 2 max). */
+jt_status jt_reduce_grad_axes(const jt_kernel_args *a, bool *mask, bool *noop, int *mode);
+
 jt_status jt_vjp_reduce_sum(jt_vjp_args *v);
 jt_status jt_vjp_reduce_mean(jt_vjp_args *v);
 jt_status jt_vjp_reduce_max(jt_vjp_args *v);

@@ -13,7 +13,9 @@
 #include <string.h>
 
 #include "jatp/builder.h"
+#include "elementwise/elementwise_math.h"
 #include "reduce.h"
+#include "reduce_cuda.h"
 
 #define RG_CHUNK 16384
 
@@ -117,6 +119,12 @@ static jt_status rg_mask(jt_ctx *ctx, const jt_graph *g, const jt_node *n, const
     return JT_OK;
 }
 
+jt_status jt_reduce_grad_axes(const jt_kernel_args *a, bool *mask, bool *noop, int *mode) {
+    const rg_attrs *at = a->attrs;
+    *mode = at->mode;
+    return rg_mask(a->ctx, NULL, a->node, at, a->in[1]->rank, mask, noop);
+}
+
 static jt_status rg_infer(const jt_infer_args *a) {
     const rg_attrs *at = a->attrs;
     const jt_tensor *dy = a->in[0], *x = a->in[1];
@@ -215,7 +223,7 @@ typedef struct rg_job {
                     }                                                                                        \
                     if (i < 0) break;                                                                        \
                 }                                                                                            \
-                if (pass == 0) g = cnt ? dy[u] / (T)cnt : (T)0;                                              \
+                if (pass == 0) g = ew_tie_grad_##S(dy[u], cnt != 0, cnt);                                    \
             }                                                                                                \
         }                                                                                                    \
     }
@@ -292,4 +300,5 @@ const jt_op_impl jt_impl_reduce_grad = {
     .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
     .attr_size = sizeof(rg_attrs), .parse = rg_parse, .infer = rg_infer, .cost = rg_cost,
     .cpu_f32 = rg_kernel, .cpu_f64 = rg_kernel, .type_input = 0,
+    RD_CUDA(.cuda_f32 = jt_reduce_grad_cuda_f32, .cuda_workspace = jt_reduce_grad_cuda_workspace,)
 };

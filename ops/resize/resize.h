@@ -4,6 +4,10 @@
 
 #include "op.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum { RS_NEAREST, RS_LINEAR, RS_CUBIC };
 enum { RS_HALF_PIXEL, RS_ASYMMETRIC, RS_ALIGN_CORNERS, RS_PYTORCH_HALF_PIXEL, RS_TF_HALF_PIXEL_NN,
        RS_TF_CROP_AND_RESIZE };
@@ -56,7 +60,15 @@ jt_status jt_resize_geometry(jt_ctx *ctx, const jt_graph *g, const jt_node *n, c
 jt_status jt_resize_infer(const jt_infer_args *a);
 size_t jt_resize_workspace(const jt_kernel_args *a);
 jt_status jt_resize_kernel(const jt_kernel_args *a);
+/* ResizeGrad: the forward geometry for X of dims xd[r] (ops/resize/resize_grad.c), and its CPU workspace
+ * (tables plus the adjoint's intermediates; an upper bound for the CUDA kernel too). */
+jt_status jt_resize_grad_geometry(jt_ctx *ctx, const jt_graph *g, const jt_node *n, const resize_attrs *p, int n_in,
+                                  const jt_tensor *const *in, int r, const int64_t *xd, resize_geom *geo);
+size_t jt_resize_grad_workspace(const jt_kernel_args *a);
 /* Parses a mode string ("nearest", "linear"/"bilinear", "cubic") into RS_*; -1 if unknown. */
 int jt_resize_mode(const char *s);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -10,6 +10,9 @@
 
 #include "jatp/builder.h"
 #include "resize.h"
+#ifdef JT_HAVE_CUDA
+#include "resize_cuda.h"
+#endif
 #include "shape/shape_util.h"
 
 jt_status jt_resize_vjp(jt_vjp_args *v) {
@@ -55,8 +58,8 @@ static jt_status resize_grad_parse(jt_ctx *ctx, const jt_graph *g, const jt_node
 }
 
 /* The forward geometry for X of dims xd (a shape-only stand-in for X in slot 0). */
-static jt_status grad_geometry(jt_ctx *ctx, const jt_graph *g, const jt_node *n, const resize_attrs *p, int n_in,
-                               const jt_tensor *const *in, int r, const int64_t *xd, resize_geom *geo) {
+jt_status jt_resize_grad_geometry(jt_ctx *ctx, const jt_graph *g, const jt_node *n, const resize_attrs *p, int n_in,
+                                  const jt_tensor *const *in, int r, const int64_t *xd, resize_geom *geo) {
     jt_tensor x;
     memset(&x, 0, sizeof x);
     jt_tensor_set_shape(&x, in[0]->dtype, r, xd);
@@ -74,7 +77,7 @@ static jt_status resize_grad_infer(const jt_infer_args *a) {
         return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_UNSUPPORTED, "dY is %s, expected float32 or float64",
                             jt_dtype_name(dy->dtype));
     JT_TRY(jt_read_const_ints(a->ctx, a->graph, a->node, a->in[1], "shape", xd, JT_MAX_RANK, &r));
-    JT_TRY(grad_geometry(a->ctx, a->graph, a->node, a->attrs, a->n_in, a->in, r, xd, &geo));
+    JT_TRY(jt_resize_grad_geometry(a->ctx, a->graph, a->node, a->attrs, a->n_in, a->in, r, xd, &geo));
     if (!jt_dims_equal(geo.out, r, dy->dims, dy->rank)) {
         char s0[128], s1[128];
         return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_SHAPE, "dY is %s, the resized input is %s",
@@ -84,7 +87,7 @@ static jt_status resize_grad_infer(const jt_infer_args *a) {
     return JT_OK;
 }
 
-static size_t resize_grad_workspace(const jt_kernel_args *a) {
+size_t jt_resize_grad_workspace(const jt_kernel_args *a) {
     const jt_tensor *dy = a->in[0], *dx = a->out[0];
     jt_axis_map dummy;
     const jt_axis_map *all[JT_MAX_RANK];
@@ -99,14 +102,14 @@ static jt_status resize_grad_kernel(const jt_kernel_args *a) {
     jt_tensor *dx = a->out[0];
     int r = dx->rank;
     resize_geom geo;
-    JT_TRY(grad_geometry(a->ctx, NULL, a->node, p, a->n_in, a->in, r, dx->dims, &geo));
+    JT_TRY(jt_resize_grad_geometry(a->ctx, NULL, a->node, p, a->n_in, a->in, r, dx->dims, &geo));
     if (jt_tensor_numel(dx) == 0) return JT_OK;
     if (jt_tensor_numel(dy) == 0 || r == 0) {
         if (r == 0) memcpy(dx->data, dy->data, jt_dtype_size(dx->dtype));
         else jt_par_zero(a->pool, dx->data, jt_tensor_nbytes(dx));
         return JT_OK;
     }
-    if (!a->ws || a->ws_size < resize_grad_workspace(a))
+    if (!a->ws || a->ws_size < jt_resize_grad_workspace(a))
         return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_INTERNAL, "workspace too small");
     jt_resize_table tab[JT_MAX_RANK];
     jt_axis_map m[JT_MAX_RANK];
@@ -129,8 +132,12 @@ const jt_op_impl jt_impl_resize_grad = {
     .attr_size = sizeof(resize_attrs),
     .parse = resize_grad_parse,
     .infer = resize_grad_infer,
-    .workspace = resize_grad_workspace,
+    .workspace = jt_resize_grad_workspace,
     .cpu_f32 = resize_grad_kernel, .cpu_f64 = resize_grad_kernel,
+#ifdef JT_HAVE_CUDA
+    .cuda_f32 = jt_resize_grad_cuda_f32, .cuda_prepare = jt_resize_grad_cuda_prepare,
+    .cuda_release = jt_resize_cuda_release, .cuda_workspace = jt_resize_grad_workspace,
+#endif
     .type_input = 0,
     .const_mask = 0x1Eu, .no_grad_mask = 0x1Eu,
 };

@@ -3,6 +3,9 @@
 #include <string.h>
 
 #include "resize.h"
+#ifdef JT_HAVE_CUDA
+#include "resize_cuda.h"
+#endif
 
 static jt_status upsample_parse(jt_ctx *ctx, const jt_graph *g, const jt_node *n, void *attrs) {
     resize_attrs *p = attrs;
@@ -36,6 +39,10 @@ const jt_op_impl jt_impl_upsample = {
     .infer = jt_resize_infer,
     .workspace = jt_resize_workspace,
     .cpu_f32 = jt_resize_kernel, .cpu_f64 = jt_resize_kernel, .cpu_other = jt_resize_kernel,
+#ifdef JT_HAVE_CUDA
+    .cuda_f32 = jt_resize_cuda_f32, .cuda_prepare = jt_resize_cuda_prepare, .cuda_release = jt_resize_cuda_release,
+    .cuda_workspace = jt_resize_workspace,
+#endif
     .type_input = 0,
     .const_mask = 0x2u, .no_grad_mask = 0x2u,
     .vjp = jt_resize_vjp,

@@ -7,6 +7,11 @@
 
 #include "jatp/builder.h"
 #include "shape_util.h"
+#ifdef JT_HAVE_CUDA
+#include <stdlib.h>
+
+#include "shape_cuda.h"
+#endif
 
 #define MAX_PARTS 1024
 
@@ -144,12 +149,64 @@ static jt_status concat_kernel(const jt_kernel_args *a) {
     return JT_OK;
 }
 
+#ifdef JT_HAVE_CUDA
+/* CUDA: one block copy per input into its column range of Y's rows. */
+static jt_status concat_cuda(const jt_kernel_args *a) {
+    const concat_attrs *p = a->attrs;
+    const jt_tensor *y = a->out[0];
+    int ax = (int)(p->axis < 0 ? p->axis + y->rank : p->axis);
+    int64_t outer, inner, off = 0;
+    axis_geometry(y, ax, &outer, &inner);
+    int64_t row = y->dims[ax] * inner;
+    for (int i = 0; i < a->n_in; i++) {
+        int64_t cols = a->in[i]->dims[ax] * inner;
+        JT_TRY(jt_cuda_copy2d(a, (float *)y->data + off, row, a->in[i]->data, cols, outer, cols));
+        off += cols;
+    }
+    return JT_OK;
+}
+
+/* Split and ConcatGrad on CUDA: the part sizes come from constant inputs, which live on the device at
+ * run time, so cuda_prepare reads them (host data at plan time) into the node's state. */
+typedef struct {
+    int ax;
+    int64_t sizes[];
+} parts_state;
+
+static jt_status parts_state_new(const jt_kernel_args *a, int ax, const int64_t *sizes, void **state) {
+    parts_state *s = malloc(sizeof *s + sizeof(int64_t) * (size_t)(a->n_out > 0 ? a->n_out : 1));
+    if (!s) return jt_fail(a->ctx, JT_ERR_OOM, "out of memory");
+    s->ax = ax;
+    memcpy(s->sizes, sizes, sizeof(int64_t) * (size_t)a->n_out);
+    *state = s;
+    return JT_OK;
+}
+
+/* Outputs i = column ranges of the rows of big (tensor bt). */
+static jt_status parts_cuda(const jt_kernel_args *a, const jt_tensor *bt) {
+    const parts_state *s = a->state;
+    if (!s) return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_INTERNAL, "CUDA kernel without its plan state");
+    int64_t outer, inner, off = 0;
+    axis_geometry(bt, s->ax, &outer, &inner);
+    int64_t row = bt->dims[s->ax] * inner;
+    for (int i = 0; i < a->n_out; i++) {
+        int64_t cols = s->sizes[i] * inner;
+        if (a->out[i]) JT_TRY(jt_cuda_copy2d(a, a->out[i]->data, cols, (const float *)bt->data + off, row, outer, cols));
+        off += cols;
+    }
+    return JT_OK;
+}
+#endif
+
 const jt_op_impl jt_impl_concat = {
     .min_in = 1, .max_in = -1, .min_out = 1, .max_out = 1,
     .attr_size = sizeof(concat_attrs),
     .parse = concat_parse,
     .infer = concat_infer,
     .cpu_f32 = concat_kernel, .cpu_f64 = concat_kernel, .cpu_other = concat_kernel,
+#ifdef JT_HAVE_CUDA
+    .cuda_f32 = concat_cuda,
+#endif
     .type_input = 0,
     .vjp = concat_vjp,
 };
@@ -260,12 +317,26 @@ static jt_status split_kernel(const jt_kernel_args *a) {
     return JT_OK;
 }
 
+#ifdef JT_HAVE_CUDA
+static jt_status split_cuda_prepare(const jt_kernel_args *a, void **state) {
+    int64_t sizes[MAX_PARTS];
+    int ax = 0;
+    JT_TRY(split_sizes(a->ctx, a->graph, a->node, a->attrs, a->n_in, a->in, a->n_out, &ax, sizes));
+    return parts_state_new(a, ax, sizes, state);
+}
+
+static jt_status split_cuda(const jt_kernel_args *a) { return parts_cuda(a, a->in[0]); }
+#endif
+
 const jt_op_impl jt_impl_split = {
     .min_in = 1, .max_in = 2, .min_out = 1, .max_out = -1,
     .attr_size = sizeof(split_attrs),
     .parse = split_parse,
     .infer = split_infer,
     .cpu_f32 = split_kernel, .cpu_f64 = split_kernel, .cpu_other = split_kernel,
+#ifdef JT_HAVE_CUDA
+    .cuda_f32 = split_cuda, .cuda_prepare = split_cuda_prepare, .cuda_release = jt_cuda_state_free,
+#endif
     .type_input = 0,
     .vjp = split_vjp, .no_grad_mask = 1u << 1, .const_mask = 1u << 1,
 };
@@ -370,12 +441,35 @@ static jt_status concat_grad_kernel(const jt_kernel_args *a) {
     return JT_OK;
 }
 
+#ifdef JT_HAVE_CUDA
+static jt_status concat_grad_cuda_prepare(const jt_kernel_args *a, void **state) {
+    const concat_attrs *p = a->attrs;
+    const jt_tensor *dy = a->in[0];
+    int ax = (int)(p->axis < 0 ? p->axis + dy->rank : p->axis);
+    int64_t sizes[MAX_PARTS];
+    if (a->n_out > MAX_PARTS)
+        return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_UNSUPPORTED, "%d outputs, at most %d supported", a->n_out,
+                            MAX_PARTS);
+    for (int i = 0; i < a->n_out; i++) {
+        if (!a->in[i + 1]->data)
+            return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_INTERNAL, "shape input %d is not a constant", i + 1);
+        sizes[i] = jt_tensor_get_i64(a->in[i + 1], ax);
+    }
+    return parts_state_new(a, ax, sizes, state);
+}
+
+static jt_status concat_grad_cuda(const jt_kernel_args *a) { return parts_cuda(a, a->in[0]); }
+#endif
+
 const jt_op_impl jt_impl_concat_grad = {
     .min_in = 2, .max_in = -1, .min_out = 1, .max_out = -1,
     .attr_size = sizeof(concat_attrs),
     .parse = concat_grad_parse,
     .infer = concat_grad_infer,
     .cpu_f32 = concat_grad_kernel, .cpu_f64 = concat_grad_kernel,
+#ifdef JT_HAVE_CUDA
+    .cuda_f32 = concat_grad_cuda, .cuda_prepare = concat_grad_cuda_prepare, .cuda_release = jt_cuda_state_free,
+#endif
     .type_input = 0,
     .no_grad_mask = ~1u, .const_mask = ~1u,
 };

@@ -4,6 +4,9 @@
 
 #include "jatp/builder.h"
 #include "shape_util.h"
+#ifdef JT_HAVE_CUDA
+#include "shape_cuda.h"
+#endif
 
 typedef struct {
     int64_t blocksize;
@@ -76,8 +79,8 @@ static void d2s_view(const d2s_attrs *p, const int64_t *d, int64_t *v, const int
     *perm = p->crd ? perm_crd : perm_dcr;
 }
 
-/* Copies x viewed as 6-D dims v, permuted by perm, into dst. */
-static void permute6(const jt_kernel_args *a, const int64_t *v, const int *perm) {
+/* Copies x viewed as 6-D dims v, permuted by perm, into dst (on the device when cuda). */
+static jt_status permute6(const jt_kernel_args *a, const int64_t *v, const int *perm, bool cuda) {
     const jt_tensor *x = a->in[0];
     int64_t is[6], st[6], od[6];
     jt_dims_strides(6, v, is);
@@ -85,25 +88,36 @@ static void permute6(const jt_kernel_args *a, const int64_t *v, const int *perm)
         st[i] = is[perm[i]];
         od[i] = v[perm[i]];
     }
+#ifdef JT_HAVE_CUDA
+    if (cuda) return jt_cuda_strided_copy(a, a->out[0]->data, x->data, 6, od, st);
+#else
+    (void)cuda;
+#endif
     jt_strided_copy(a->pool, a->out[0]->data, x->data, jt_dtype_size(x->dtype), 6, od, st);
-}
-
-static jt_status d2s_kernel(const jt_kernel_args *a) {
-    int64_t v[6];
-    const int *perm;
-    d2s_view(a->attrs, a->in[0]->dims, v, &perm);
-    permute6(a, v, perm);
     return JT_OK;
 }
 
-static jt_status s2d_kernel(const jt_kernel_args *a) {
+static jt_status d2s_run(const jt_kernel_args *a, bool cuda) {
+    int64_t v[6];
+    const int *perm;
+    d2s_view(a->attrs, a->in[0]->dims, v, &perm);
+    return permute6(a, v, perm, cuda);
+}
+
+static jt_status s2d_run(const jt_kernel_args *a, bool cuda) {
     const d2s_attrs *p = a->attrs;
     const int64_t *d = a->in[0]->dims, b = p->blocksize;
     int64_t v[6] = {d[0], d[1], d[2] / b, b, d[3] / b, b};
     static const int perm[6] = {0, 3, 5, 1, 2, 4};
-    permute6(a, v, perm);
-    return JT_OK;
+    return permute6(a, v, perm, cuda);
 }
+
+static jt_status d2s_kernel(const jt_kernel_args *a) { return d2s_run(a, false); }
+static jt_status s2d_kernel(const jt_kernel_args *a) { return s2d_run(a, false); }
+#ifdef JT_HAVE_CUDA
+static jt_status d2s_cuda(const jt_kernel_args *a) { return d2s_run(a, true); }
+static jt_status s2d_cuda(const jt_kernel_args *a) { return s2d_run(a, true); }
+#endif
 
 /* ---- gradients ----
  * The ops are permutations, so the gradient is the inverse permutation: SpaceToDepth for DepthToSpace
@@ -132,7 +146,7 @@ static jt_status s2d_vjp(jt_vjp_args *v) {
 }
 
 /* dX (DepthToSpace's input, viewed as v) = dY permuted back: dX[j] = dY[i] with i_k = j_perm[k]. */
-static jt_status d2s_grad_kernel(const jt_kernel_args *a) {
+static jt_status d2s_grad_run(const jt_kernel_args *a, bool cuda) {
     const jt_tensor *dy = a->in[0];
     jt_tensor *dx = a->out[0];
     int64_t v[6], od[6], ys[6], st[6];
@@ -141,9 +155,19 @@ static jt_status d2s_grad_kernel(const jt_kernel_args *a) {
     for (int k = 0; k < 6; k++) od[k] = v[perm[k]];
     jt_dims_strides(6, od, ys);
     for (int k = 0; k < 6; k++) st[perm[k]] = ys[k];
+#ifdef JT_HAVE_CUDA
+    if (cuda) return jt_cuda_strided_copy(a, dx->data, dy->data, 6, v, st);
+#else
+    (void)cuda;
+#endif
     jt_strided_copy(a->pool, dx->data, dy->data, jt_dtype_size(dy->dtype), 6, v, st);
     return JT_OK;
 }
+
+static jt_status d2s_grad_kernel(const jt_kernel_args *a) { return d2s_grad_run(a, false); }
+#ifdef JT_HAVE_CUDA
+static jt_status d2s_grad_cuda(const jt_kernel_args *a) { return d2s_grad_run(a, true); }
+#endif
 
 const jt_op_impl jt_impl_depth_to_space_grad = {
     .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
@@ -151,6 +175,9 @@ const jt_op_impl jt_impl_depth_to_space_grad = {
     .parse = d2s_parse,
     .infer = s2d_infer,
     .cpu_f32 = d2s_grad_kernel, .cpu_f64 = d2s_grad_kernel,
+#ifdef JT_HAVE_CUDA
+    .cuda_f32 = d2s_grad_cuda,
+#endif
     .type_input = 0,
 };
 
@@ -160,6 +187,9 @@ const jt_op_impl jt_impl_depth_to_space = {
     .parse = d2s_parse,
     .infer = d2s_infer,
     .cpu_f32 = d2s_kernel, .cpu_f64 = d2s_kernel, .cpu_other = d2s_kernel,
+#ifdef JT_HAVE_CUDA
+    .cuda_f32 = d2s_cuda,
+#endif
     .type_input = 0,
     .vjp = d2s_vjp,
 };
@@ -170,6 +200,9 @@ const jt_op_impl jt_impl_space_to_depth = {
     .parse = d2s_parse,
     .infer = s2d_infer,
     .cpu_f32 = s2d_kernel, .cpu_f64 = s2d_kernel, .cpu_other = s2d_kernel,
+#ifdef JT_HAVE_CUDA
+    .cuda_f32 = s2d_cuda,
+#endif
     .type_input = 0,
     .vjp = s2d_vjp,
 };

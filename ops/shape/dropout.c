@@ -20,8 +20,11 @@
 #include <string.h>
 
 #include "jatp/builder.h"
-#include "runtime/core/philox.h"
+#include "shape_hd.h"
 #include "shape_util.h"
+#ifdef JT_HAVE_CUDA
+#include "shape_cuda.h"
+#endif
 
 #define TASK_ELEMS 65536 /* multiple of 4: Philox blocks never straddle tasks */
 
@@ -85,7 +88,7 @@ static jt_status run_mode(const jt_kernel_args *a, const jt_tensor *r, const jt_
     if (!*training) return JT_OK;
     if (!(*ratio >= 0 && *ratio <= 1))
         return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_ARG, "ratio %g is outside [0, 1]", *ratio);
-    *scale = *ratio < 1 ? 1.0 / (1.0 - *ratio) : 0.0;
+    *scale = jt_dropout_scale(*ratio);
     return JT_OK;
 }
 
@@ -110,8 +113,7 @@ typedef struct {
             if (j->mask_in) {                                                                            \
                 for (int k = 0; k < 4 && b + k < i1; k++) keep[k] = j->mask_in[b + k] != 0;              \
             } else {                                                                                     \
-                jt_philox_out o = jt_rng_block(j->seed, JT_RNG_DROPOUT, (uint64_t)b >> 2, j->call);      \
-                for (int k = 0; k < 4; k++) keep[k] = (double)jt_u01_f32(o.v[k]) >= j->ratio;                    \
+                jt_dropout_keep4(j->seed, j->call, (uint64_t)b >> 2, j->ratio, keep);                   \
             }                                                                                            \
             for (int k = 0; k < 4 && b + k < i1; k++) {                                                  \
                 y[b + k] = keep[k] ? x[b + k] * s : (TYPE)0;                                             \
@@ -157,6 +159,47 @@ static jt_status dropout_kernel(const jt_kernel_args *a) {
     return JT_OK;
 }
 
+#ifdef JT_HAVE_CUDA
+/* CUDA (Dropout and DropoutGrad): ratio and training_mode may be computed at run time, and live on the
+ * device either way, so one kernel reads them there and either copies or applies the Philox mask (the
+ * CPU's keep rule, jt_dropout_keep4: masks are bit-identical). The seed and call counter are the CPU's. */
+static jt_status drop_cuda(const jt_kernel_args *a, const jt_tensor *r, const jt_tensor *t, jt_cuda_dropout_args *d) {
+    const dropout_attrs *p = a->attrs;
+    if (r && r->dtype != JT_F32 && r->dtype != JT_F64)
+        return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_UNSUPPORTED, "ratio of dtype %s is not supported on CUDA "
+                            "(float32/float64)", jt_dtype_name(r->dtype));
+    if (t && t->dtype != JT_BOOL)
+        return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_INVALID_MODEL, "training_mode has dtype %s, expected bool",
+                            jt_dtype_name(t->dtype));
+    d->ratio = r ? r->data : NULL;
+    d->ratio_f64 = r && r->dtype == JT_F64;
+    d->training_mode = t ? t->data : NULL;
+    d->seed = a->seed ^ (p->has_seed ? (uint64_t)p->seed : 0);
+    d->call = a->run_index;
+    return jt_cuda_dropout(a, d);
+}
+
+static jt_status dropout_cuda(const jt_kernel_args *a) {
+    const jt_tensor *x = a->in[0];
+    jt_tensor *m = a->n_out > 1 ? a->out[1] : NULL;
+    jt_cuda_dropout_args d = {.x = x->data, .y = a->out[0]->data, .mask_out = m ? m->data : NULL,
+                              .mask_f32 = m && m->dtype == JT_F32, .n = jt_tensor_numel(x)};
+    return drop_cuda(a, jt_in_opt(a->n_in, a->in, 1), jt_in_opt(a->n_in, a->in, 2), &d);
+}
+
+static jt_status dropout_grad_cuda(const jt_kernel_args *a) {
+    const jt_tensor *dy = a->in[0], *m = jt_in_opt(a->n_in, a->in, 1);
+    jt_cuda_dropout_args d = {.x = dy->data, .y = a->out[0]->data, .mask_in = m ? m->data : NULL,
+                              .n = jt_tensor_numel(dy)};
+    return drop_cuda(a, jt_in_opt(a->n_in, a->in, 2), jt_in_opt(a->n_in, a->in, 3), &d);
+}
+#define DROPOUT_CUDA .cuda_f32 = dropout_cuda,
+#define DROPOUT_GRAD_CUDA .cuda_f32 = dropout_grad_cuda,
+#else
+#define DROPOUT_CUDA
+#define DROPOUT_GRAD_CUDA
+#endif
+
 /* dX = dY in inference mode (or before opset 12); DropoutGrad otherwise. */
 static jt_status dropout_vjp(jt_vjp_args *v) {
     const dropout_attrs *p = v->attrs;
@@ -177,6 +220,7 @@ const jt_op_impl jt_impl_dropout = {
     .parse = dropout_parse,
     .infer = dropout_infer,
     .cpu_f32 = dropout_kernel, .cpu_f64 = dropout_kernel, .cpu_other = dropout_kernel,
+    DROPOUT_CUDA
     .type_input = 0,
     .vjp = dropout_vjp, .no_grad_mask = 0x6u,
 };
@@ -188,6 +232,7 @@ const jt_op_impl jt_impl_dropout12 = {
     .parse = dropout_parse,
     .infer = dropout_infer,
     .cpu_f32 = dropout_kernel, .cpu_f64 = dropout_kernel, .cpu_other = dropout_kernel,
+    DROPOUT_CUDA
     .type_input = 0,
     .flags = JT_OP_NO_FOLD,
     .vjp = dropout_vjp, .no_grad_mask = 0x6u,
@@ -224,6 +269,7 @@ const jt_op_impl jt_impl_dropout_grad = {
     .parse = dropout_parse,
     .infer = dropout_grad_infer,
     .cpu_f32 = dropout_grad_kernel, .cpu_f64 = dropout_grad_kernel,
+    DROPOUT_GRAD_CUDA
     .type_input = 0,
     .flags = JT_OP_NO_FOLD | JT_OP_INPLACE_OK,
     .no_grad_mask = 0xEu,

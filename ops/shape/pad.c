@@ -5,9 +5,15 @@
 #include <string.h>
 
 #include "jatp/builder.h"
+#include "shape_hd.h"
 #include "shape_util.h"
+#ifdef JT_HAVE_CUDA
+#include <stdlib.h>
 
-enum { PAD_CONSTANT, PAD_REFLECT, PAD_EDGE };
+#include "shape_cuda.h"
+#endif
+
+enum { PAD_CONSTANT = JT_PAD_CONSTANT, PAD_REFLECT = JT_PAD_REFLECT, PAD_EDGE = JT_PAD_EDGE };
 
 static jt_status pad_vjp(jt_vjp_args *v);
 
@@ -110,15 +116,8 @@ static jt_status pad_infer(const jt_infer_args *a) {
     return JT_OK;
 }
 
-/* Maps an out-of-range source index into [0, n) (n > 0). */
-static int64_t map_index(int mode, int64_t i, int64_t n) {
-    if (i >= 0 && i < n) return i;
-    if (mode == PAD_EDGE || n == 1) return i < 0 ? 0 : n - 1;
-    int64_t m = 2 * (n - 1);
-    i %= m;
-    if (i < 0) i += m;
-    return i >= n ? m - i : i;
-}
+/* Maps an out-of-range source index into [0, n) (n > 0): shape_hd.h, shared with the CUDA kernel. */
+#define map_index jt_pad_map_index
 
 typedef struct {
     const char *src;
@@ -235,12 +234,48 @@ static jt_status pad_kernel(const jt_kernel_args *a) {
     return JT_OK;
 }
 
+#ifdef JT_HAVE_CUDA
+/* CUDA: the pads/axes inputs live on the device at run time, so cuda_prepare reads them (host data at
+ * plan time) into the node's state; constant_value is read by the kernel from device memory. */
+typedef struct {
+    int64_t pb[JT_MAX_RANK];
+} pad_state;
+
+static jt_status pad_cuda_prepare(const jt_kernel_args *a, void **state) {
+    pad_state *s = calloc(1, sizeof *s);
+    int64_t pe[JT_MAX_RANK];
+    if (!s) return jt_fail(a->ctx, JT_ERR_OOM, "out of memory");
+    jt_status st = get_pads(a->ctx, a->graph, a->node, a->attrs, a->n_in, a->in, s->pb, pe);
+    if (st != JT_OK) {
+        free(s);
+        return st;
+    }
+    *state = s;
+    return JT_OK;
+}
+
+static jt_status pad_cuda(const jt_kernel_args *a) {
+    const pad_attrs *p = a->attrs;
+    const pad_state *s = a->state;
+    const jt_tensor *x = a->in[0], *y = a->out[0];
+    if (!s) return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_INTERNAL, "CUDA kernel without its plan state");
+    int since = a->node->op ? a->node->op->since : a->node->opset;
+    const jt_tensor *cv = jt_in_opt(a->n_in, a->in, 2);
+    const float *cvp = since >= 11 && cv && jt_tensor_numel(cv) == 1 ? cv->data : NULL;
+    float value = since >= 11 ? 0.0f : (float)p->value;
+    return jt_cuda_pad(a, y->data, x->data, x->rank, x->dims, y->dims, s->pb, p->mode, cvp, value);
+}
+#endif
+
 const jt_op_impl jt_impl_pad = {
     .min_in = 1, .max_in = 4, .min_out = 1, .max_out = 1,
     .attr_size = sizeof(pad_attrs),
     .parse = pad_parse,
     .infer = pad_infer,
     .cpu_f32 = pad_kernel, .cpu_f64 = pad_kernel, .cpu_other = pad_kernel,
+#ifdef JT_HAVE_CUDA
+    .cuda_f32 = pad_cuda, .cuda_prepare = pad_cuda_prepare, .cuda_release = jt_cuda_state_free,
+#endif
     .type_input = 0,
     .vjp = pad_vjp, .no_grad_mask = 0xAu, .const_mask = 0xAu,
 };
@@ -371,6 +406,67 @@ static jt_status pad_grad_kernel(const jt_kernel_args *a) {
     return JT_OK;
 }
 
+#ifdef JT_HAVE_CUDA
+/* CUDA: the fast case is a strided copy of dY's interior; otherwise the separable adjoint with its
+ * tables built from the same maps at plan time (jt_cuda_sep_adj: deterministic, no atomics). */
+typedef struct {
+    bool fast;
+    int64_t st[JT_MAX_RANK], off;
+    jt_cuda_sep_adj *adj;
+} pad_grad_state;
+
+static void pad_grad_cuda_release(void *state) {
+    pad_grad_state *s = state;
+    if (!s) return;
+    jt_cuda_sep_adj_free(s->adj);
+    free(s);
+}
+
+static jt_status pad_grad_cuda_prepare(const jt_kernel_args *a, void **state) {
+    const pad_attrs *p = a->attrs;
+    const jt_tensor *dy = a->in[0], *dx = a->out[0];
+    int64_t pb[JT_MAX_RANK], pe[JT_MAX_RANK];
+    int r = dx->rank;
+    JT_TRY(pads_of(a->ctx, a->graph, a->node, p, false, r, dx->dims, a->n_in, a->in, 2, 3, pb, pe));
+    pad_grad_state *s = calloc(1, sizeof *s);
+    if (!s) return jt_fail(a->ctx, JT_ERR_OOM, "out of memory");
+    s->fast = pad_fast(p->mode, r, pb, pe);
+    if (s->fast) {
+        jt_dims_strides(r, dy->dims, s->st);
+        for (int k = 0; k < r; k++) s->off += pb[k] * s->st[k];
+        *state = s;
+        return JT_OK;
+    }
+    jt_axis_map m[JT_MAX_RANK];
+    const jt_axis_map *maps[JT_MAX_RANK];
+    size_t t = pad_maps(p->mode, r, dx->dims, dy->dims, pb, pe, NULL, m, maps);
+    char *buf = malloc(t ? t : 1);
+    if (!buf) {
+        free(s);
+        return jt_fail(a->ctx, JT_ERR_OOM, "out of memory");
+    }
+    pad_maps(p->mode, r, dx->dims, dy->dims, pb, pe, buf, m, maps);
+    jt_status st = jt_cuda_sep_adj_create(a, r, dx->dims, dy->dims, maps, &s->adj);
+    free(buf);
+    if (st != JT_OK) {
+        free(s);
+        return st;
+    }
+    *state = s;
+    return JT_OK;
+}
+
+static jt_status pad_grad_cuda(const jt_kernel_args *a) {
+    const pad_grad_state *s = a->state;
+    const jt_tensor *dy = a->in[0];
+    jt_tensor *dx = a->out[0];
+    if (!s) return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_INTERNAL, "CUDA kernel without its plan state");
+    if (jt_tensor_numel(dx) == 0) return JT_OK;
+    if (s->fast) return jt_cuda_strided_copy(a, dx->data, (const float *)dy->data + s->off, dx->rank, dx->dims, s->st);
+    return jt_cuda_sep_adj_run(a, s->adj, dx->data, dy->data, a->ws);
+}
+#endif
+
 const jt_op_impl jt_impl_pad_grad = {
     .min_in = 3, .max_in = 4, .min_out = 1, .max_out = 1,
     .attr_size = sizeof(pad_attrs),
@@ -378,6 +474,10 @@ const jt_op_impl jt_impl_pad_grad = {
     .infer = pad_grad_infer,
     .workspace = pad_grad_workspace,
     .cpu_f32 = pad_grad_kernel, .cpu_f64 = pad_grad_kernel,
+#ifdef JT_HAVE_CUDA
+    .cuda_f32 = pad_grad_cuda, .cuda_prepare = pad_grad_cuda_prepare, .cuda_release = pad_grad_cuda_release,
+    .cuda_workspace = pad_grad_workspace,
+#endif
     .type_input = 0,
     .no_grad_mask = 0xEu, .const_mask = 0xEu,
 };

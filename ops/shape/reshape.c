@@ -4,6 +4,9 @@
 #include <string.h>
 
 #include "shape_util.h"
+#ifdef JT_HAVE_CUDA
+#include "shape_cuda.h"
+#endif
 
 /* ---- Reshape ---- */
 
@@ -76,6 +79,9 @@ const jt_op_impl jt_impl_reshape = {
     .parse = reshape_parse,
     .infer = reshape_infer,
     .cpu_f32 = jt_copy_kernel, .cpu_f64 = jt_copy_kernel, .cpu_other = jt_copy_kernel,
+#ifdef JT_HAVE_CUDA
+    .cuda_f32 = jt_copy_cuda_f32,
+#endif
     .type_input = 0,
     .flags = JT_OP_ALIAS,
     .vjp = jt_vjp_reshape_like, .no_grad_mask = 1u << 1, .const_mask = 1u << 1,
@@ -117,6 +123,9 @@ const jt_op_impl jt_impl_flatten = {
     .parse = flatten_parse,
     .infer = flatten_infer,
     .cpu_f32 = jt_copy_kernel, .cpu_f64 = jt_copy_kernel, .cpu_other = jt_copy_kernel,
+#ifdef JT_HAVE_CUDA
+    .cuda_f32 = jt_copy_cuda_f32,
+#endif
     .type_input = 0,
     .flags = JT_OP_ALIAS,
     .vjp = jt_vjp_reshape_like,

@@ -5,6 +5,10 @@
 
 #include "op.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Output 0 = input 0 (copies only when the buffers differ). ops/shape/identity.c */
 jt_status jt_copy_kernel(const jt_kernel_args *a);
 
@@ -70,4 +74,7 @@ void jt_par_zero(jt_pool *pool, void *dst, size_t n);
 /* Fails when rank exceeds JT_MAX_RANK. */
 jt_status jt_check_rank(jt_ctx *ctx, const jt_graph *g, const jt_node *n, int rank, const char *what);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

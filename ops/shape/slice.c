@@ -7,6 +7,11 @@
 
 #include "jatp/builder.h"
 #include "shape_util.h"
+#ifdef JT_HAVE_CUDA
+#include <stdlib.h>
+
+#include "shape_cuda.h"
+#endif
 
 static jt_status slice_vjp(jt_vjp_args *v);
 static jt_status gather_vjp(jt_vjp_args *v);
@@ -123,12 +128,57 @@ static jt_status slice_kernel(const jt_kernel_args *a) {
     return JT_OK;
 }
 
+#ifdef JT_HAVE_CUDA
+/* CUDA: the starts/ends/axes/steps inputs live on the device at run time, so cuda_prepare computes the
+ * strided view (host data at plan time) into the node's state. */
+typedef struct {
+    int rank;
+    int64_t od[JT_MAX_RANK], st[JT_MAX_RANK], off;
+} slice_state;
+
+/* The strided view of a slice of a tensor of dims xd[rank]: element offset of the first element, strides
+ * (scaled by the steps) and the slice's dims. */
+static jt_status slice_state_new(const jt_kernel_args *a, bool attr_form, int rank, const int64_t *xd, int n_in,
+                                 const jt_tensor *const *in, void **state) {
+    slice_state *s = calloc(1, sizeof *s);
+    if (!s) return jt_fail(a->ctx, JT_ERR_OOM, "out of memory");
+    int64_t start[JT_MAX_RANK], step[JT_MAX_RANK];
+    jt_status st = slice_params(a->ctx, a->graph, a->node, a->attrs, attr_form, rank, xd, n_in, in, start, step, s->od);
+    if (st != JT_OK) {
+        free(s);
+        return st;
+    }
+    s->rank = rank;
+    jt_dims_strides(rank, xd, s->st);
+    for (int k = 0; k < rank; k++) {
+        s->off += start[k] * s->st[k];
+        s->st[k] *= step[k];
+    }
+    *state = s;
+    return JT_OK;
+}
+
+static jt_status slice_cuda_prepare(const jt_kernel_args *a, void **state) {
+    const jt_tensor *x = a->in[0];
+    return slice_state_new(a, a->node->op && a->node->op->since < 10, x->rank, x->dims, a->n_in - 1, a->in + 1, state);
+}
+
+static jt_status slice_cuda(const jt_kernel_args *a) {
+    const slice_state *s = a->state;
+    if (!s) return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_INTERNAL, "CUDA kernel without its plan state");
+    return jt_cuda_strided_copy(a, a->out[0]->data, (const float *)a->in[0]->data + s->off, s->rank, s->od, s->st);
+}
+#endif
+
 const jt_op_impl jt_impl_slice = {
     .min_in = 1, .max_in = 5, .min_out = 1, .max_out = 1,
     .attr_size = sizeof(slice_attrs),
     .parse = slice_parse,
     .infer = slice_infer,
     .cpu_f32 = slice_kernel, .cpu_f64 = slice_kernel, .cpu_other = slice_kernel,
+#ifdef JT_HAVE_CUDA
+    .cuda_f32 = slice_cuda, .cuda_prepare = slice_cuda_prepare, .cuda_release = jt_cuda_state_free,
+#endif
     .type_input = 0,
     .vjp = slice_vjp, .no_grad_mask = 0x1Eu, .const_mask = 0x1Eu,
 };
@@ -222,12 +272,29 @@ static jt_status gather_kernel(const jt_kernel_args *a) {
     return JT_OK;
 }
 
+#ifdef JT_HAVE_CUDA
+/* CUDA: indices are read on the device; out-of-range ones give zeros there (not reported). */
+static jt_status gather_cuda(const jt_kernel_args *a) {
+    const gather_attrs *p = a->attrs;
+    const jt_tensor *x = a->in[0];
+    int ax = (int)(p->axis < 0 ? p->axis + x->rank : p->axis);
+    int64_t outer = 1, block = 1;
+    for (int k = 0; k < ax; k++) outer *= x->dims[k];
+    for (int k = ax + 1; k < x->rank; k++) block *= x->dims[k];
+    return jt_cuda_gather(a, a->out[0]->data, x->data, a->in[1]->data, a->in[1]->dtype == JT_I64,
+                          jt_tensor_numel(a->in[1]), outer, x->dims[ax], block);
+}
+#endif
+
 const jt_op_impl jt_impl_gather = {
     .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
     .attr_size = sizeof(gather_attrs),
     .parse = gather_parse,
     .infer = gather_infer,
     .cpu_f32 = gather_kernel, .cpu_f64 = gather_kernel, .cpu_other = gather_kernel,
+#ifdef JT_HAVE_CUDA
+    .cuda_f32 = gather_cuda,
+#endif
     .type_input = 0,
     .vjp = gather_vjp, .no_grad_mask = 1u << 1,
 };
@@ -296,10 +363,30 @@ static jt_status slice_grad_kernel(const jt_kernel_args *a) {
     return JT_OK;
 }
 
+#ifdef JT_HAVE_CUDA
+/* CUDA: dX = 0, then dY scattered into the strided view computed at plan time. */
+static jt_status slice_grad_cuda_prepare(const jt_kernel_args *a, void **state) {
+    const jt_tensor *dx = a->out[0];
+    return slice_state_new(a, false, dx->rank, dx->dims, a->n_in - 2, a->in + 2, state);
+}
+
+static jt_status slice_grad_cuda(const jt_kernel_args *a) {
+    const slice_state *s = a->state;
+    const jt_tensor *dy = a->in[0];
+    jt_tensor *dx = a->out[0];
+    if (!s) return jt_node_fail(a->ctx, a->graph, a->node, JT_ERR_INTERNAL, "CUDA kernel without its plan state");
+    JT_TRY(jt_cuda_zero(a, dx->data, jt_tensor_nbytes(dx)));
+    return jt_cuda_strided_scatter(a, (float *)dx->data + s->off, dy->data, dy->rank, dy->dims, s->st);
+}
+#endif
+
 const jt_op_impl jt_impl_slice_grad = {
     .min_in = 4, .max_in = 6, .min_out = 1, .max_out = 1,
     .infer = slice_grad_infer,
     .cpu_f32 = slice_grad_kernel, .cpu_f64 = slice_grad_kernel,
+#ifdef JT_HAVE_CUDA
+    .cuda_f32 = slice_grad_cuda, .cuda_prepare = slice_grad_cuda_prepare, .cuda_release = jt_cuda_state_free,
+#endif
     .type_input = 0,
     .no_grad_mask = ~1u, .const_mask = ~1u,
 };
@@ -397,6 +484,20 @@ static jt_status gather_grad_kernel(const jt_kernel_args *a) {
     return JT_OK;
 }
 
+#ifdef JT_HAVE_CUDA
+/* CUDA: one thread per dX element sums dY over the matching indices in index order (deterministic). */
+static jt_status gather_grad_cuda(const jt_kernel_args *a) {
+    const gather_attrs *p = a->attrs;
+    jt_tensor *dx = a->out[0];
+    int ax = (int)(p->axis < 0 ? p->axis + dx->rank : p->axis);
+    int64_t outer = 1, block = 1;
+    for (int k = 0; k < ax; k++) outer *= dx->dims[k];
+    for (int k = ax + 1; k < dx->rank; k++) block *= dx->dims[k];
+    return jt_cuda_gather_grad(a, dx->data, a->in[0]->data, a->in[1]->data, a->in[1]->dtype == JT_I64,
+                               jt_tensor_numel(a->in[1]), outer, dx->dims[ax], block);
+}
+#endif
+
 const jt_op_impl jt_impl_gather_grad = {
     .min_in = 3, .max_in = 3, .min_out = 1, .max_out = 1,
     .attr_size = sizeof(gather_attrs),
@@ -404,6 +505,9 @@ const jt_op_impl jt_impl_gather_grad = {
     .infer = gather_grad_infer,
     .workspace = gather_grad_workspace,
     .cpu_f32 = gather_grad_kernel, .cpu_f64 = gather_grad_kernel,
+#ifdef JT_HAVE_CUDA
+    .cuda_f32 = gather_grad_cuda,
+#endif
     .type_input = 0,
     .no_grad_mask = 0x6u, .const_mask = 0x4u,
 };

@@ -4,6 +4,9 @@
 #include <string.h>
 
 #include "shape_util.h"
+#ifdef JT_HAVE_CUDA
+#include "shape_cuda.h"
+#endif
 
 typedef struct {
     int n_axes; /* -1: none given */
@@ -104,6 +107,9 @@ const jt_op_impl jt_impl_squeeze = {
     .parse = axes_parse,
     .infer = squeeze_infer,
     .cpu_f32 = jt_copy_kernel, .cpu_f64 = jt_copy_kernel, .cpu_other = jt_copy_kernel,
+#ifdef JT_HAVE_CUDA
+    .cuda_f32 = jt_copy_cuda_f32,
+#endif
     .type_input = 0,
     .flags = JT_OP_ALIAS,
     .vjp = jt_vjp_reshape_like, .no_grad_mask = 1u << 1, .const_mask = 1u << 1,
@@ -115,6 +121,9 @@ const jt_op_impl jt_impl_unsqueeze = {
     .parse = axes_parse,
     .infer = unsqueeze_infer,
     .cpu_f32 = jt_copy_kernel, .cpu_f64 = jt_copy_kernel, .cpu_other = jt_copy_kernel,
+#ifdef JT_HAVE_CUDA
+    .cuda_f32 = jt_copy_cuda_f32,
+#endif
     .type_input = 0,
     .flags = JT_OP_ALIAS,
     .vjp = jt_vjp_reshape_like, .no_grad_mask = 1u << 1, .const_mask = 1u << 1,

@@ -5,6 +5,9 @@
 
 #include "jatp/builder.h"
 #include "shape_util.h"
+#ifdef JT_HAVE_CUDA
+#include "shape_cuda.h"
+#endif
 
 typedef struct {
     int n_perm; /* 0: reverse */
@@ -45,16 +48,31 @@ static jt_status transpose_infer(const jt_infer_args *a) {
     return JT_OK;
 }
 
-static jt_status transpose_kernel(const jt_kernel_args *a) {
+/* Source strides of the output axes. */
+static void transpose_strides(const jt_kernel_args *a, int64_t *st) {
     const jt_tensor *x = a->in[0];
     int perm[JT_MAX_RANK];
-    int64_t is[JT_MAX_RANK], st[JT_MAX_RANK];
+    int64_t is[JT_MAX_RANK];
     get_perm(a->attrs, x->rank, perm);
     jt_dims_strides(x->rank, x->dims, is);
     for (int i = 0; i < x->rank; i++) st[i] = is[perm[i]];
+}
+
+static jt_status transpose_kernel(const jt_kernel_args *a) {
+    const jt_tensor *x = a->in[0];
+    int64_t st[JT_MAX_RANK];
+    transpose_strides(a, st);
     jt_strided_copy(a->pool, a->out[0]->data, x->data, jt_dtype_size(x->dtype), x->rank, a->out[0]->dims, st);
     return JT_OK;
 }
+
+#ifdef JT_HAVE_CUDA
+static jt_status transpose_cuda(const jt_kernel_args *a) {
+    int64_t st[JT_MAX_RANK];
+    transpose_strides(a, st);
+    return jt_cuda_strided_copy(a, a->out[0]->data, a->in[0]->data, a->in[0]->rank, a->out[0]->dims, st);
+}
+#endif
 
 /* dX = Transpose(dY, inverse permutation); the default (reversed axes) is its own inverse. */
 static jt_status transpose_vjp(jt_vjp_args *v) {
@@ -75,6 +93,9 @@ const jt_op_impl jt_impl_transpose = {
     .parse = transpose_parse,
     .infer = transpose_infer,
     .cpu_f32 = transpose_kernel, .cpu_f64 = transpose_kernel, .cpu_other = transpose_kernel,
+#ifdef JT_HAVE_CUDA
+    .cuda_f32 = transpose_cuda,
+#endif
     .type_input = 0,
     .vjp = transpose_vjp,
 };

@@ -5,6 +5,8 @@
 #include <math.h>
 
 #include "softmax.h"
+#include "softmax_cuda.h"
+#include "softmax_math.h"
 
 #define EW_CAT_(a, b) a##b
 #define EW_CAT(a, b) EW_CAT_(a, b)
@@ -91,7 +93,7 @@ const jt_op_impl jt_impl_softmax = {
     .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
     .attr_size = sizeof(softmax_attrs), .parse = softmax_parse,
     .infer = softmax_infer, .cost = softmax_cost,
-    .cpu_f32 = softmax_kernel, .cpu_f64 = softmax_kernel,
+    .cpu_f32 = softmax_kernel, .cpu_f64 = softmax_kernel, SM_CUDA(.cuda_f32 = jt_softmax_cuda_f32,)
     .type_input = 0, .flags = JT_OP_INPLACE_OK, .vjp = jt_vjp_softmax,
 };
 
@@ -99,6 +101,6 @@ const jt_op_impl jt_impl_logsoftmax = {
     .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
     .attr_size = sizeof(softmax_attrs), .parse = softmax_parse,
     .infer = softmax_infer, .cost = softmax_cost,
-    .cpu_f32 = logsoftmax_kernel, .cpu_f64 = logsoftmax_kernel,
+    .cpu_f32 = logsoftmax_kernel, .cpu_f64 = logsoftmax_kernel, SM_CUDA(.cuda_f32 = jt_logsoftmax_cuda_f32,)
     .type_input = 0, .flags = JT_OP_INPLACE_OK, .vjp = jt_vjp_logsoftmax,
 };

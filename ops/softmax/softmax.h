@@ -12,6 +12,10 @@ typedef struct softmax_attrs {
     int64_t axis;
 } softmax_attrs;
 
+typedef struct smg_attrs { /* SoftmaxGrad, LogSoftmaxGrad */
+    int64_t axis, coerce2d;
+} smg_attrs;
+
 jt_status jt_vjp_softmax(jt_vjp_args *v);
 jt_status jt_vjp_logsoftmax(jt_vjp_args *v);
 

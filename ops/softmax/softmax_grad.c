@@ -9,13 +9,11 @@
 
 #include "jatp/builder.h"
 #include "softmax.h"
+#include "softmax_cuda.h"
+#include "softmax_math.h"
 
 #define EW_CAT_(a, b) a##b
 #define EW_CAT(a, b) EW_CAT_(a, b)
-
-typedef struct smg_attrs {
-    int64_t axis, coerce2d;
-} smg_attrs;
 
 typedef struct smg_job {
     const void *dy, *y;
@@ -37,16 +35,16 @@ jt_status jt_vjp_logsoftmax(jt_vjp_args *v) { return vjp_common(v, "LogSoftmaxGr
 
 /* ---- kernels, instantiated for float and double ---- */
 
-#define SMG_DEF(T, S, FS)                                                                                    \
+#define SMG_DEF(T, S)                                                                                        \
     /* one contiguous row */                                                                                 \
     static void smg_row_##S(const T *dy, const T *y, T *dx, int64_t n, int logsm) {                          \
         double s = 0;                                                                                        \
         if (logsm) {                                                                                         \
             for (int64_t i = 0; i < n; i++) s += dy[i];                                                      \
-            for (int64_t i = 0; i < n; i++) dx[i] = dy[i] - exp##FS(y[i]) * (T)s;                            \
+            for (int64_t i = 0; i < n; i++) dx[i] = smg_logsoftmax_##S(dy[i], y[i], (T)s);                   \
         } else {                                                                                             \
             for (int64_t i = 0; i < n; i++) s += (double)dy[i] * y[i];                                       \
-            for (int64_t i = 0; i < n; i++) dx[i] = y[i] * (dy[i] - (T)s);                                   \
+            for (int64_t i = 0; i < n; i++) dx[i] = smg_softmax_##S(dy[i], y[i], (T)s);                      \
         }                                                                                                    \
     }                                                                                                        \
     /* n rows of stride inner, columns [0, w) */                                                             \
@@ -64,9 +62,9 @@ jt_status jt_vjp_logsoftmax(jt_vjp_args *v) { return vjp_common(v, "LogSoftmaxGr
             const T *a = dy + k * inner, *b = y + k * inner;                                                 \
             T *c = dx + k * inner;                                                                           \
             if (logsm)                                                                                       \
-                for (int64_t j = 0; j < w; j++) c[j] = a[j] - exp##FS(b[j]) * (T)s[j];                       \
+                for (int64_t j = 0; j < w; j++) c[j] = smg_logsoftmax_##S(a[j], b[j], (T)s[j]);              \
             else                                                                                             \
-                for (int64_t j = 0; j < w; j++) c[j] = b[j] * (a[j] - (T)s[j]);                              \
+                for (int64_t j = 0; j < w; j++) c[j] = smg_softmax_##S(a[j], b[j], (T)s[j]);                 \
         }                                                                                                    \
     }                                                                                                        \
     static void smg_task_##S(void *arg, int64_t t) {                                                         \
@@ -85,8 +83,8 @@ jt_status jt_vjp_logsoftmax(jt_vjp_args *v) { return vjp_common(v, "LogSoftmaxGr
             }                                                                                                \
         }                                                                                                    \
     }
-SMG_DEF(float, f32, f)
-SMG_DEF(double, f64, )
+SMG_DEF(float, f32)
+SMG_DEF(double, f64)
 
 static jt_status smg_parse(jt_ctx *ctx, const jt_graph *g, const jt_node *n, void *attrs) {
     static const char *const known[] = {"axis", "coerce2d", NULL};
@@ -152,11 +150,13 @@ static void smg_cost(const jt_kernel_args *a, double *flops, double *bytes) {
 const jt_op_impl jt_impl_softmax_grad = {
     .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
     .attr_size = sizeof(smg_attrs), .parse = smg_parse, .infer = smg_infer, .cost = smg_cost,
-    .cpu_f32 = softmax_grad_kernel, .cpu_f64 = softmax_grad_kernel, .type_input = 0, .flags = JT_OP_INPLACE_OK,
+    .cpu_f32 = softmax_grad_kernel, .cpu_f64 = softmax_grad_kernel, SM_CUDA(.cuda_f32 = jt_softmax_grad_cuda_f32,)
+    .type_input = 0, .flags = JT_OP_INPLACE_OK,
 };
 
 const jt_op_impl jt_impl_logsoftmax_grad = {
     .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
     .attr_size = sizeof(smg_attrs), .parse = smg_parse, .infer = smg_infer, .cost = smg_cost,
-    .cpu_f32 = logsoftmax_grad_kernel, .cpu_f64 = logsoftmax_grad_kernel, .type_input = 0, .flags = JT_OP_INPLACE_OK,
+    .cpu_f32 = logsoftmax_grad_kernel, .cpu_f64 = logsoftmax_grad_kernel,
+    SM_CUDA(.cuda_f32 = jt_logsoftmax_grad_cuda_f32,) .type_input = 0, .flags = JT_OP_INPLACE_OK,
 };

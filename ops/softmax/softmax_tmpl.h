@@ -4,19 +4,19 @@
 /* one contiguous row of n elements; y may alias x */
 static void EW_CAT(sm_row_, S)(const T *x, T *y, int64_t n, int logsm) {
     T m = x[0];
-    for (int64_t i = 1; i < n; i++) m = x[i] > m ? x[i] : m;
+    for (int64_t i = 1; i < n; i++) m = EW_CAT(sm_max_, S)(m, x[i]);
     T s = 0;
     if (logsm) {
-        for (int64_t i = 0; i < n; i++) s += EW_CAT(exp, FS)(x[i] - m);
+        for (int64_t i = 0; i < n; i++) s += EW_CAT(sm_exp_, S)(x[i], m);
         const T ls = EW_CAT(log, FS)(s);
-        for (int64_t i = 0; i < n; i++) y[i] = (x[i] - m) - ls;
+        for (int64_t i = 0; i < n; i++) y[i] = EW_CAT(sm_logout_, S)(x[i], m, ls);
     } else {
         for (int64_t i = 0; i < n; i++) {
-            y[i] = EW_CAT(exp, FS)(x[i] - m);
+            y[i] = EW_CAT(sm_exp_, S)(x[i], m);
             s += y[i];
         }
         const T inv = (T)1 / s;
-        for (int64_t i = 0; i < n; i++) y[i] *= inv;
+        for (int64_t i = 0; i < n; i++) y[i] = EW_CAT(sm_scale_, S)(y[i], inv);
     }
 }
 
@@ -29,16 +29,16 @@ static void EW_CAT(sm_cols_, S)(const T *x, T *y, int64_t n, int64_t inner, int6
     }
     for (int64_t k = 1; k < n; k++) {
         const T *xk = x + k * inner;
-        for (int64_t j = 0; j < w; j++) m[j] = xk[j] > m[j] ? xk[j] : m[j];
+        for (int64_t j = 0; j < w; j++) m[j] = EW_CAT(sm_max_, S)(m[j], xk[j]);
     }
     for (int64_t k = 0; k < n; k++) {
         const T *xk = x + k * inner;
         T *yk = y + k * inner;
         if (logsm) {
-            for (int64_t j = 0; j < w; j++) s[j] += EW_CAT(exp, FS)(xk[j] - m[j]);
+            for (int64_t j = 0; j < w; j++) s[j] += EW_CAT(sm_exp_, S)(xk[j], m[j]);
         } else {
             for (int64_t j = 0; j < w; j++) {
-                yk[j] = EW_CAT(exp, FS)(xk[j] - m[j]);
+                yk[j] = EW_CAT(sm_exp_, S)(xk[j], m[j]);
                 s[j] += yk[j];
             }
         }
@@ -48,9 +48,9 @@ static void EW_CAT(sm_cols_, S)(const T *x, T *y, int64_t n, int64_t inner, int6
         const T *xk = x + k * inner;
         T *yk = y + k * inner;
         if (logsm)
-            for (int64_t j = 0; j < w; j++) yk[j] = (xk[j] - m[j]) - s[j];
+            for (int64_t j = 0; j < w; j++) yk[j] = EW_CAT(sm_logout_, S)(xk[j], m[j], s[j]);
         else
-            for (int64_t j = 0; j < w; j++) yk[j] *= s[j];
+            for (int64_t j = 0; j < w; j++) yk[j] = EW_CAT(sm_scale_, S)(yk[j], s[j]);
     }
 }
 

@@ -12,6 +12,8 @@
 #define KC_MAX 256          /* largest K block any kernel uses (sizes the stack B buffer) */
 #define TILE_TARGET 32      /* aim for about this many tiles (load balance for any thread count) */
 #define MIN_TILE_ROWS 64    /* below this, splitting M repacks B too often */
+#define MIN_TILE_COLS 32    /* narrowest column tile when A is packed in the workspace */
+#define A_L2_BYTES (640 * 1024) /* a tile's packed A up to this size stays in L2 over its columns */
 #define FUSED_N_MAX 256     /* N up to this: pack A inside the tiles (each A block is used by one tile) */
 #define FUSED_MC 64         /* rows of a tile in that mode (its A block lives on the stack) */
 #define PF_ROWS 16            /* prefetch distance (rows) when packing a plain B */
@@ -118,9 +120,10 @@ static void pack_a_block(const jt_gemm_f32_args *g, const kinfo *ki, int64_t i0,
     }
 }
 
-void jt_gemm_f32_pack_b_matrix(void *user, int64_t k0, int64_t kc, int64_t n0, int64_t nc,
-                               float *panel) {
-    const jt_gemm_f32_matrix *m = user;
+/* Packs a panel of a plain B (see jt_gemm_f32_pack_b_matrix); avx512: the CPU has AVX-512, so full
+ * strips of a transposed B take 16 x 16 register transposes. */
+static void pack_b_plain(const jt_gemm_f32_matrix *m, bool avx512, int64_t k0, int64_t kc, int64_t n0,
+                         int64_t nc, float *panel) {
     const int64_t full = nc / NR, rem = nc - full * NR;
     if (!m->trans) {
         /* Row by row (the source is read sequentially), each row spread over the strips. */
@@ -145,6 +148,10 @@ void jt_gemm_f32_pack_b_matrix(void *user, int64_t k0, int64_t kc, int64_t n0, i
     for (int64_t s = 0; s * NR < nc; s++) {
         float *dst = panel + s * kc * NR;
         const int64_t c0 = n0 + s * NR, cols = imin(NR, nc - s * NR);
+        if (cols == NR && avx512) {
+            jt_gemm_pack_a16_avx512(m->data + c0 * m->ld + k0, m->ld, kc, dst);
+            continue;
+        }
         for (int64_t j = 0; j < cols; j++) {
             const float *src = m->data + (c0 + j) * m->ld + k0;
             for (int64_t k = 0; k < kc; k++) dst[k * NR + j] = src[k];
@@ -152,6 +159,11 @@ void jt_gemm_f32_pack_b_matrix(void *user, int64_t k0, int64_t kc, int64_t n0, i
         for (int64_t j = cols; j < NR; j++)
             for (int64_t k = 0; k < kc; k++) dst[k * NR + j] = 0.0f;
     }
+}
+
+void jt_gemm_f32_pack_b_matrix(void *user, int64_t k0, int64_t kc, int64_t n0, int64_t nc,
+                               float *panel) {
+    pack_b_plain(user, jt_gemm_f32_kernel_supported(JT_GEMM_KERNEL_AVX512), k0, kc, n0, nc, panel);
 }
 
 /* ---- the job ---- */
@@ -170,6 +182,8 @@ typedef struct job {
     int64_t mtiles, ntiles;
     bool fused_a; /* tiles pack their own A block per K block (small N) instead of apack */
     jt_gemm_f32_matrix bmat; /* when B is a plain matrix */
+    bool avx512;             /* the CPU has AVX-512 (transposed B packing) */
+    bool chunk_outer;        /* tiles loop over column chunks outside K blocks (A tile fits in L2) */
 } job;
 
 static void pack_a_task(void *arg, int64_t t) {
@@ -205,23 +219,72 @@ static int64_t col_off(const jt_gemm_f32_args *g, int64_t n) {
     return g->c_group_cols > 0 ? n / g->c_group_cols * g->c_group_stride + n % g->c_group_cols : n;
 }
 
+/* One K block (pc, kc) of one column chunk (nb, nc) of a tile: pack that piece of B, then run the
+ * micro-kernel over the tile's row strips one NR-column strip at a time. */
+static void tile_block(const job *j, int64_t m0, int64_t m1, int64_t n1, int64_t pc, int64_t kc,
+                       const float *ablock, int64_t nb, int64_t nc, float *bbuf, float *tmp) {
+    const jt_gemm_f32_args *g = j->g;
+    const int mr = j->ki->mr;
+    const jt_gemm_ukernel kern = j->ki->fn;
+    const bool first = pc == 0, last = pc + kc >= g->K;
+    jt_gemm_epi e = {g->alpha, first ? g->beta : 1.0f, NULL, last && g->relu};
+    if (g->pack_b)
+        g->pack_b(g->pack_b_user, pc, kc, nb, nc, bbuf);
+    else
+        pack_b_plain(&j->bmat, j->avx512, pc, kc, nb, nc, bbuf);
+    for (int64_t js = 0; js * NR < nc; js++) {
+        const float *bp = bbuf + js * kc * NR;
+        const int64_t col = nb + js * NR;
+        const int cols = (int)imin(NR, n1 - col);
+        /* Contiguous in C unless it straddles a column group (or is the edge). */
+        const int64_t c0 = col_off(g, col);
+        bool contiguous = cols == NR;
+        int64_t coff[NR];
+        for (int jj = 0; jj < cols; jj++) {
+            coff[jj] = col_off(g, col + jj) - c0;
+            contiguous = contiguous && coff[jj] == jj;
+        }
+        for (int64_t row = m0; row < m1; row += mr) {
+            const float *ap = ablock + (row - m0) * kc;
+            const int rows = (int)imin(mr, m1 - row);
+            float *c = g->C + row * g->ldc + c0;
+            e.bias = last && g->bias ? g->bias + row : NULL;
+            if (rows == mr && contiguous) {
+                kern(kc, ap, bp, c, g->ldc, &e);
+            } else {
+                const jt_gemm_epi plain = {1.0f, 0.0f, NULL, 0};
+                kern(kc, ap, bp, tmp, NR, &plain);
+                edge_store(tmp, rows, cols, c, g->ldc, coff, &e);
+            }
+        }
+    }
+}
+
 static void tile_task(void *arg, int64_t t) {
     const job *j = arg;
     const jt_gemm_f32_args *g = j->g;
     const int mr = j->ki->mr;
-    const jt_gemm_ukernel kern = j->ki->fn;
     const int64_t M = g->M, N = g->N, K = g->K;
     const int64_t mi = t / j->ntiles, nj = t % j->ntiles;
     const int64_t m0 = mi * j->mct, m1 = imin(M, m0 + j->mct);
     const int64_t n0 = nj * j->nct, n1 = imin(N, n0 + j->nct);
-    jt_gemm_pack_b_fn pack_b = g->pack_b ? g->pack_b : jt_gemm_f32_pack_b_matrix;
-    void *user = g->pack_b ? g->pack_b_user : (void *)&j->bmat;
 
     /* About 200 KB of stack: the pool's threads have the default (8 MB) stacks. */
     _Alignas(64) float bbuf[KC_MAX * JT_GEMM_B_CHUNK];
     _Alignas(64) float abuf[j->fused_a ? KC_MAX * FUSED_MC : 1];
     _Alignas(64) float tmp[JT_GEMM_MR_MAX * NR];
 
+    if (j->chunk_outer) {
+        /* The tile's whole packed A fits in L2: finish each column chunk over all of K while its C
+         * block is still in cache. */
+        for (int64_t nb = n0; nb < n1; nb += JT_GEMM_B_CHUNK)
+            for (int64_t pc = 0; pc < K; pc += j->kcb) {
+                const int64_t kc = imin(j->kcb, K - pc);
+                tile_block(j, m0, m1, n1, pc, kc, j->apack + pc * j->a_rows + m0 * kc, nb,
+                           imin(JT_GEMM_B_CHUNK, n1 - nb), bbuf, tmp);
+            }
+        return;
+    }
     for (int64_t pc = 0; pc < K; pc += j->kcb) {
         const int64_t kc = imin(j->kcb, K - pc);
         const float *ablock = j->apack + pc * j->a_rows + m0 * kc;
@@ -230,38 +293,8 @@ static void tile_task(void *arg, int64_t t) {
                 pack_a_block(g, j->ki, row, pc, kc, abuf + (row - m0) * kc);
             ablock = abuf;
         }
-        const bool first = pc == 0, last = pc + kc >= K;
-        jt_gemm_epi e = {g->alpha, first ? g->beta : 1.0f, NULL, last && g->relu};
-        for (int64_t nb = n0; nb < n1; nb += JT_GEMM_B_CHUNK) {
-            const int64_t nc = imin(JT_GEMM_B_CHUNK, n1 - nb);
-            pack_b(user, pc, kc, nb, nc, bbuf);
-            for (int64_t js = 0; js * NR < nc; js++) {
-                const float *bp = bbuf + js * kc * NR;
-                const int64_t col = nb + js * NR;
-                const int cols = (int)imin(NR, n1 - col);
-                /* Contiguous in C unless it straddles a column group (or is the edge). */
-                const int64_t c0 = col_off(g, col);
-                bool contiguous = cols == NR;
-                int64_t coff[NR];
-                for (int jj = 0; jj < cols; jj++) {
-                    coff[jj] = col_off(g, col + jj) - c0;
-                    contiguous = contiguous && coff[jj] == jj;
-                }
-                for (int64_t row = m0; row < m1; row += mr) {
-                    const float *ap = ablock + (row - m0) * kc;
-                    const int rows = (int)imin(mr, m1 - row);
-                    float *c = g->C + row * g->ldc + c0;
-                    e.bias = last && g->bias ? g->bias + row : NULL;
-                    if (rows == mr && contiguous) {
-                        kern(kc, ap, bp, c, g->ldc, &e);
-                    } else {
-                        const jt_gemm_epi plain = {1.0f, 0.0f, NULL, 0};
-                        kern(kc, ap, bp, tmp, NR, &plain);
-                        edge_store(tmp, rows, cols, c, g->ldc, coff, &e);
-                    }
-                }
-            }
-        }
+        for (int64_t nb = n0; nb < n1; nb += JT_GEMM_B_CHUNK)
+            tile_block(j, m0, m1, n1, pc, kc, ablock, nb, imin(JT_GEMM_B_CHUNK, n1 - nb), bbuf, tmp);
     }
 }
 
@@ -299,7 +332,9 @@ void jt_gemm_f32_run(jt_pool *pool, const jt_gemm_f32_args *g) {
     j.fused_a = N <= FUSED_N_MAX;
     const int64_t mc_max = j.fused_a ? FUSED_MC / mr * mr : j.ki->mc_max;
     int64_t mtiles = cdiv(M, mc_max);
-    const int64_t nt_max = cdiv(N, JT_GEMM_B_CHUNK);
+    /* Split N first (A is packed once and shared; splitting M repacks B per row tile), in tiles of
+     * at least MIN_TILE_COLS columns; then M, down to MIN_TILE_ROWS rows. */
+    const int64_t nt_max = cdiv(N, j.fused_a ? JT_GEMM_B_CHUNK : MIN_TILE_COLS);
     if (mtiles * nt_max < TILE_TARGET)
         mtiles = imax(mtiles, imin(cdiv(TILE_TARGET, nt_max), cdiv(M, MIN_TILE_ROWS)));
     j.mct = rup(cdiv(M, mtiles), mr);
@@ -307,7 +342,9 @@ void jt_gemm_f32_run(jt_pool *pool, const jt_gemm_f32_args *g) {
     int64_t ntiles = imin(imax(1, cdiv(TILE_TARGET, j.mtiles)), nt_max);
     j.nct = rup(cdiv(N, ntiles), NR);
     j.ntiles = cdiv(N, j.nct);
+    j.chunk_outer = !j.fused_a && (size_t)j.mct * (size_t)K * sizeof(float) <= A_L2_BYTES;
     if (!g->pack_b) j.bmat = (jt_gemm_f32_matrix){g->B, g->ldb, g->trans_b};
+    j.avx512 = jt_gemm_f32_kernel_supported(JT_GEMM_KERNEL_AVX512);
 
     /* Workspace: packed A. */
     const size_t need = jt_gemm_f32_workspace(M, N, K);

@@ -12,8 +12,11 @@
  * tiles of C (MCt rows x NCt columns). Each tile walks K in blocks of at most KC; for each K block and
  * each group of up to JT_GEMM_B_CHUNK columns it packs that piece of B (stack buffer, L2 resident) and
  * runs the MR x NR micro-kernel over the tile's row strips, one NR-column strip at a time (the B strip
- * stays in L1, the A block in L2). For N <= 256 (A used by few column strips) tiles are 64 rows and
- * pack their own A block per K block on the stack instead (no workspace pass). The tile grid, the K
+ * stays in L1, the A block in L2). Tiles split N first (each piece of B is then packed once), down to
+ * 32 columns, then M; when a tile's whole packed A fits in L2 (640 KB) it finishes each column group
+ * over all K blocks before the next (its C block stays in cache). For N <= 256 (A used by few column
+ * strips) tiles are 64 rows and pack their own A block per K block on the stack instead (no workspace
+ * pass). The tile grid, the K
  * blocks and the summation order depend only on (M, N, K) and the kernel, never on the thread count,
  * and every element of C is written by exactly one task: results are bitwise identical for any number
  * of threads. Tasks use about 200 KB of stack (the pool's threads have default 8 MB stacks). Not

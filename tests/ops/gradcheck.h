@@ -7,7 +7,9 @@
  *             differentiated input up to 4096 elements, else along 16 random directions u;
  *   pass if |a - n| <= tol * max(1, |a|, |n|)   (tol default 1e-6).
  * Then it reruns the same graph in float32 (the fast path) and compares outputs and gradients with the
- * float64 results by relative L2 error (default 1e-5).
+ * float64 results by relative L2 error (default 1e-5). test_cuda_ops.c runs every row again on the CUDA
+ * backend in float32 against the CPU float64 result (cuda_atol/cuda_rtol per element, and f32_tol by
+ * relative L2); the graph building both share is gc_build.c.
  *
  * Input specs are strings: "2,3,8,8" (dims), "scalar" (rank 0), "" (omitted optional input).
  * Non-differentiated float inputs are constants with random data; `ints[i]` gives int64 constant data
@@ -32,6 +34,8 @@ typedef struct gc_case {
     double away;                 /* keep |x| >= away (and |x - k| for kinks at 0) */
     double tol;                  /* finite-difference tolerance, default 1e-6 */
     double f32_tol;              /* float32 vs float64 relative L2 tolerance, default 1e-5 */
+    double cuda_atol, cuda_rtol; /* CUDA float32 vs CPU float64, per element: |got - ref| <= atol +
+                                  * rtol*|ref| (test_cuda_ops.c; defaults 1e-5 and 1e-4, TF32 off) */
     int n_out;                   /* default 1 */
     const char *domain;          /* default "" */
     int opset;                   /* default 17 */
