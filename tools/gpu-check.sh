@@ -274,7 +274,7 @@ json.dump(summary, open(os.path.join(out, "summary.json"), "w"), indent=1)
 fp32 = (peak or {}).get("sgemm_fp32_tflops")
 L = []
 import datetime
-L.append("### %s, %s" % (datetime.datetime.utcnow().strftime("%Y-%m-%d"), card))
+L.append("### %s, %s" % (datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"), card))
 L.append("")
 L.append("- commit: %s" % man.get("commit"))
 L.append("- card: %s; driver/runtime: %s / %s" % (card, (peak or {}).get("driver", "?"), (peak or {}).get("runtime", "?")))

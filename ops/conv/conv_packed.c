@@ -178,6 +178,27 @@ PACK_ROWS(pack_rows_c, , PUT_C)
 #ifdef HAVE_X86
 #define PUT_AVX512(src, e, d) put_row_avx512(p, src, e, d)
 PACK_ROWS(pack_rows_avx512, TGT, PUT_AVX512)
+
+/* The common case (every tap of the strip reads at most one unit-stride segment, e.g. image rows of
+ * >= 16 outputs, or 1x1 convolutions): one masked load and one store per row. */
+TGT static bool pack_rows_avx512_1seg(const pack_ctx *p, const tap_entry *tab, int64_t k0, int64_t kc,
+                                      float *dst) {
+    const int64_t ksz = p->g->k_sz, in_sz = p->g->in_sz;
+    int64_t base[TAP_TAB];
+    __mmask16 m[TAP_TAB];
+    for (int64_t t = 0; t < ksz; t++) {
+        if (tab[t].nseg < 0 || tab[t].nseg > 1 || tab[t].s2) return false;
+        base[t] = tab[t].nseg ? tab[t].seg_base[0] : 0;
+        m[t] = tab[t].nseg ? (__mmask16)tab[t].seg_mask[0] : 0;
+    }
+    int64_t c = k0 / ksz, t = k0 % ksz;
+    uintptr_t src = (uintptr_t)(p->x + c * in_sz);
+    for (int64_t k = 0; k < kc; k++) {
+        _mm512_store_ps(dst + k * NR, _mm512_maskz_loadu_ps(m[t], (const void *)(src + (uintptr_t)(base[t] * 4))));
+        if (++t == ksz) t = 0, src += (uintptr_t)(in_sz * 4);
+    }
+    return true;
+}
 #endif
 
 static void conv_pack_b(void *user, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *panel) {
@@ -196,7 +217,8 @@ static void conv_pack_b(void *user, int64_t k0, int64_t kc, int64_t n0, int64_t 
             for (int64_t t = 0; t < ksz && t < kc + k0 % ksz; t++) build_tap(p, runs, nr, t, &tab[t]);
 #ifdef HAVE_X86
         if (p->avx512) {
-            pack_rows_avx512(p, tab, tab_all, runs, nr, k0, kc, dst);
+            if (!tab_all || kc + k0 % ksz < ksz || !pack_rows_avx512_1seg(p, tab, k0, kc, dst))
+                pack_rows_avx512(p, tab, tab_all, runs, nr, k0, kc, dst);
             continue;
         }
 #endif

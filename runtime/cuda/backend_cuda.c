@@ -29,6 +29,7 @@ static jt_status cu_alloc(jt_backend *b, size_t bytes, void **ptr) {
     JT_CUDA_TRY(b->ctx, cudaSetDevice(st_of(b)->index));
     cudaError_t e = cudaMalloc(ptr, bytes ? bytes : 256);
     if (e != cudaSuccess) {
+        (void)cudaGetLastError(); /* clear the sticky error so later launch checks do not report it */
         size_t free_b = 0, total = 0;
         cudaMemGetInfo(&free_b, &total);
         return jt_fail(b->ctx, JT_ERR_OOM, "cuda:%d: cannot allocate %zu bytes (%zu of %zu free): %s",
