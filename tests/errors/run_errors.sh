@@ -63,7 +63,7 @@ run_one() {
     local log="$work/log" vglog="$work/vglog" rc
     rm -f "$vglog"
     if [ -n "$vg" ]; then
-        timeout 600 valgrind -q --error-exitcode=99 --leak-check=full \
+        timeout 600 valgrind -q --error-exitcode=99 --leak-check=full --suppressions="$root/tests/valgrind.supp" \
             --errors-for-leak-kinds=definite,indirect,possible --log-file="$vglog" \
             "$jatp" "${args[@]}" >"$log" 2>&1 </dev/null
         rc=$?
