@@ -40,8 +40,8 @@ if has ops; then
             [ -z "${l// /}" ] && continue
             n=$((n + 1)); n3=$(printf %03d "$n")
             printf '%s\n' "$l" >"$out/case-$n3.txt"
-            "$jatp" bench --cases "$out/case-$n3.txt" "${common[@]}" --json "$out/jatp-ops-$n3.json"
-            "$py" "$tb" --cases "$out/case-$n3.txt" "${common[@]}" --json "$out/torch-ops-$n3.json"
+            "$jatp" bench --cases "$out/case-$n3.txt" "${common[@]}" --json "$out/jatp-ops-$n3-$(basename "$c" .txt).json"
+            "$py" "$tb" --cases "$out/case-$n3.txt" "${common[@]}" --json "$out/torch-ops-$n3-$(basename "$c" .txt).json"
             echo "  $(basename "$c"): $l" >&2
         done <"$c"
     done

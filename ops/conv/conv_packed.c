@@ -275,9 +275,10 @@ static bool flip_geom(const jt_conv_geom *g, jt_conv_geom *f) {
     return true;
 }
 
+/* Few input channels per group (an RGB stem: the flipped GEMM would have 3 rows) keep the im2col path. */
 bool jt_conv_packed_bwd_data_ok(const jt_conv_geom *geo) {
     jt_conv_geom f;
-    return !jt_conv_is_depthwise(geo) && flip_geom(geo, &f);
+    return !jt_conv_is_depthwise(geo) && geo->Cg >= 16 && flip_geom(geo, &f);
 }
 
 static size_t flipped_bytes(const jt_conv_geom *g) {
@@ -427,6 +428,7 @@ void jt_conv_packed_bwd_filter(jt_pool *pool, const jt_conv_geom *g, const float
         const jt_gemm_f32_args ga = {
             .M = g->Mg, .N = ck, .K = L, .alpha = 1.0f, .beta = 0.0f, .A = a + gi * g->Mg * L, .lda = L,
             .pack_b = filter_pack_b, .pack_b_user = &f, .C = dw + gi * g->Mg * ck, .ldc = ck,
+            .min_tile_cols = JT_GEMM_B_CHUNK, /* A (dY) is long: stream it fewer times */
             .ws = (char *)ws + db, .ws_size = ws_size - db};
         jt_gemm_f32_run(pool, &ga);
     }

@@ -6,8 +6,8 @@
  * ReLU) fused into its epilogue. Deterministic: the GEMM's tiling depends on the sizes only.
  *
  *   forward        y = conv(x, w) + bias (ReLU)
- *   data gradient  for stride 1 and pads <= dilation * (kernel - 1): a forward convolution of dY with
- *                  the flipped, channel-transposed filter (no col2im, no scatter)
+ *   data gradient  for stride 1, pads <= dilation * (kernel - 1) and >= 16 input channels per group: a
+ *                  forward convolution of dY with the flipped, channel-transposed filter (no col2im)
  *   filter grad    dW = dY im2col(X)^T, one GEMM per group with K = batch * output positions: dY gathered
  *                  to [M][positions] in the workspace (A), B packed from X by transposing 16 x 16 blocks
  *                  of the forward packer's vectors (no im2col buffer) */

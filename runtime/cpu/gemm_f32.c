@@ -10,10 +10,10 @@
 
 #define NR JT_GEMM_NR
 #define KC_MAX 256          /* largest K block any kernel uses (sizes the stack B buffer) */
-#define TILE_TARGET (getenv("TT") ? atoi(getenv("TT")) : 32)      /* aim for about this many tiles (load balance for any thread count) */
+#define TILE_TARGET 32      /* aim for about this many tiles (load balance for any thread count) */
 #define MIN_TILE_ROWS 64    /* below this, splitting M repacks B too often */
-#define MIN_TILE_COLS (getenv("MTC") ? atoi(getenv("MTC")) : 32)
-#define A_L2_BYTES (getenv("AL2") ? (size_t)atoi(getenv("AL2")) : 640 * 1024)
+#define MIN_TILE_COLS 32    /* narrowest column tile when A is packed in the workspace */
+#define A_L2_BYTES (640 * 1024) /* a tile's packed A up to this size stays in L2 over its columns */
 #define FUSED_N_MAX 256     /* N up to this: pack A inside the tiles (each A block is used by one tile) */
 #define FUSED_MC 64         /* rows of a tile in that mode (its A block lives on the stack) */
 #define PF_ROWS 16            /* prefetch distance (rows) when packing a plain B */
@@ -329,13 +329,13 @@ void jt_gemm_f32_run(jt_pool *pool, const jt_gemm_f32_args *g) {
     /* Blocking, from the sizes only. */
     const int64_t nkb = cdiv(K, j.ki->kc_max);
     j.kcb = imin(rup(cdiv(K, nkb), 8), j.ki->kc_max);
-    if (getenv("KCB")) { int64_t kk = atoi(getenv("KCB")); j.kcb = imin(rup(cdiv(K, cdiv(K, kk)), 8), kk); }
     j.fused_a = N <= FUSED_N_MAX;
     const int64_t mc_max = j.fused_a ? FUSED_MC / mr * mr : j.ki->mc_max;
     int64_t mtiles = cdiv(M, mc_max);
     /* Split N first (A is packed once and shared; splitting M repacks B per row tile), in tiles of
      * at least MIN_TILE_COLS columns; then M, down to MIN_TILE_ROWS rows. */
-    const int64_t nt_max = cdiv(N, j.fused_a ? JT_GEMM_B_CHUNK : MIN_TILE_COLS);
+    const int64_t min_cols = g->min_tile_cols > 0 ? rup(g->min_tile_cols, NR) : MIN_TILE_COLS;
+    const int64_t nt_max = cdiv(N, j.fused_a ? JT_GEMM_B_CHUNK : min_cols);
     if (mtiles * nt_max < TILE_TARGET)
         mtiles = imax(mtiles, imin(cdiv(TILE_TARGET, nt_max), cdiv(M, MIN_TILE_ROWS)));
     j.mct = rup(cdiv(M, mtiles), mr);

@@ -108,6 +108,9 @@ typedef struct jt_gemm_f32_args {
      * with c_group_cols = HW, c_group_stride = M*HW, ldc = HW. 0: plain rows. Blocks of NR columns
      * that straddle a group take a slower scalar store, so keep c_group_cols a multiple of NR. */
     int64_t c_group_cols, c_group_stride;
+    /* Narrowest column tile (0: 32). Wider tiles stream A fewer times: worth it when K is large and
+     * packing B is costly (the convolution filter gradient). Depends on sizes only, like the rest. */
+    int64_t min_tile_cols;
     const float *bias; /* per row of C, or NULL */
     int relu;
     void *ws; /* jt_gemm_f32_workspace(M, N, K) bytes, or NULL: allocated per call */
