@@ -21,7 +21,7 @@ int cmd_bench(int argc, char **argv) {
     int batch = 0, threads = 0, prof = 0, warmup = 3, min_runs = 5, no_peak = 0, quiet = 0;
     const char *peak_s = NULL, *min_time_s = "0.5", *json = NULL, *csv = NULL, *model = NULL, *pass = NULL;
     const char *jatp_target = NULL, *denoiser = "rrdb-s", *tap = NULL;
-    const char *op = NULL, *shape = NULL, *attrs = NULL, *cases = NULL;
+    const char *op = NULL, *shape = NULL, *attrs = NULL, *cases = NULL, *device = "cpu";
     const char *pos[1] = {NULL};
     int npos = 0;
     const arg_opt opts[] = {
@@ -45,6 +45,7 @@ int cmd_bench(int argc, char **argv) {
         {"--peak-gflops", ARG_STR, "G", "use this FP32 peak for % of peak instead of measuring it", &peak_s},
         {"--no-peak", ARG_FLAG, NULL, "skip the FMA peak measurement (no % of peak)", &no_peak},
         {"--quiet", ARG_FLAG, NULL, "do not print the table", &quiet},
+        {"--device", ARG_STR, "DEV", "cpu (default), cuda or cuda:N for model passes and --jatp-step", &device},
     };
     arg_spec spec = {"jatp bench",
                      "[MODEL.onnx | --model NAME | --jatp-step TARGET | --op OP --shape S | --cases FILE] [options]",
@@ -68,7 +69,20 @@ int cmd_bench(int argc, char **argv) {
     }
     jt_ctx *ctx;
     if (cli_ctx(threads, &ctx)) return 1;
-    bench_opts bo = {min_time, min_runs, warmup};
+    bench_opts bo = {min_time, min_runs, warmup, NULL};
+    if (strcmp(device, "cpu") != 0) {
+        if (op || cases) {
+            fprintf(stderr, "jatp bench: --op/--cases run on the CPU only (device op timing needs CUDA events)\n");
+            jt_ctx_free(ctx);
+            return 2;
+        }
+        if (jt_backend_create(ctx, device, &bo.backend) != JT_OK) {
+            int code = jt_ctx_last_status(ctx) == JT_ERR_ARG ? 2 : 1;
+            fprintf(stderr, "jatp bench: --device %s: %s\n", device, jt_ctx_error(ctx));
+            jt_ctx_free(ctx);
+            return code;
+        }
+    }
     bench_report r;
     bench_report_init(&r, ctx, !no_peak, peak_s ? atof(peak_s) : 0);
     /* with --json - or --csv - the table goes to stderr so that stdout stays machine-readable */
@@ -98,6 +112,7 @@ int cmd_bench(int argc, char **argv) {
     if (r.n_rows && json && bench_write_json(ctx, &r, json)) rc = rc ? rc : 1;
     if (r.n_rows && csv && bench_write_csv(ctx, &r, csv)) rc = rc ? rc : 1;
     bench_report_free(&r);
+    jt_backend_free(bo.backend);
     jt_ctx_free(ctx);
     return rc;
 }

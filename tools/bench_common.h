@@ -18,6 +18,7 @@ typedef struct bench_opts {
     double min_time; /* measure until this many seconds of timed runs ... */
     int min_runs;    /* ... and at least this many runs */
     int warmup;      /* untimed runs first */
+    struct jt_backend *backend; /* where model passes run (NULL: CPU); device runs are synchronised */
 } bench_opts;
 
 typedef struct bench_stats {

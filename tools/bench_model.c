@@ -26,12 +26,14 @@ typedef struct runner {
     jt_plan *plan;
     jt_tensor *xs;
     int n;
+    jt_backend *backend; /* device runs are asynchronous: wait for them inside the timed region */
 } runner;
 
 static int run_once(void *user, double *s) {
     runner *r = user;
     double t0 = bench_now();
     if (jt_plan_run(r->plan, r->xs, r->n) != JT_OK) return 1;
+    if (r->backend && jt_backend_sync(r->backend) != JT_OK) return 1;
     *s = bench_now() - t0;
     return 0;
 }
@@ -150,8 +152,12 @@ static void print_profile(jt_plan *plan, jt_tensor *xs, int n, const char *title
 /* Plans, times and adds one row. */
 static int time_plan(jt_ctx *ctx, const jt_graph *g, jt_tensor *xs, const jt_plan_options *po, const bench_opts *o,
                      bench_report *r, const char *op, const char *shape, const char *pass, int batch, int profile) {
-    runner rn = {NULL, xs, g->n_inputs};
-    if (jt_plan_create(ctx, g, xs, g->n_inputs, po, &rn.plan) != JT_OK) return cli_error(ctx);
+    runner rn = {NULL, xs, g->n_inputs, o->backend};
+    jt_plan_options local;
+    if (po) local = *po;
+    else jt_plan_options_default(&local);
+    local.backend = o->backend;
+    if (jt_plan_create(ctx, g, xs, g->n_inputs, &local, &rn.plan) != JT_OK) return cli_error(ctx);
     bench_stats st;
     if (bench_time(run_once, &rn, o, &st)) {
         jt_plan_free(rn.plan);
@@ -163,6 +169,10 @@ static int time_plan(jt_ctx *ctx, const jt_graph *g, jt_tensor *xs, const jt_pla
     snprintf(w->op, sizeof w->op, "%s", op);
     snprintf(w->shape, sizeof w->shape, "%s", shape);
     snprintf(w->pass, sizeof w->pass, "%s", pass);
+    if (o->backend) { /* "cuda:0" from the device */
+        jt_device d = jt_backend_device(o->backend);
+        snprintf(w->backend, sizeof w->backend, "%s:%d", d.kind == JT_DEV_CUDA ? "cuda" : "cpu", d.index);
+    }
     w->t = st;
     w->flops = ps.flops;
     w->batch = batch;

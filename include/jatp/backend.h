@@ -19,6 +19,8 @@ void jt_backend_free(jt_backend *b);
 jt_device jt_backend_device(const jt_backend *b);
 /* "cpu" or e.g. "cuda:0 (NVIDIA H100 80GB HBM3, sm_90, driver 13.0)". */
 const char *jt_backend_description(const jt_backend *b);
+/* Waits until all work queued on the backend has finished (a no-op on the CPU): for timing. */
+jt_status jt_backend_sync(jt_backend *b);
 /* 1 when this build includes the CUDA backend. */
 int jt_cuda_built(void);
 

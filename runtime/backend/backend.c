@@ -88,6 +88,7 @@ void jt_backend_free(jt_backend *b) {
 }
 
 jt_device jt_backend_device(const jt_backend *b) { return b->device; }
+jt_status jt_backend_sync(jt_backend *b) { return b->vt->sync(b); }
 const char *jt_backend_description(const jt_backend *b) { return b->desc; }
 void jt_backend_set_tf32(jt_backend *b, int on) { b->tf32 = on; }
 void jt_backend_set_deterministic(jt_backend *b, int on) { b->deterministic = on; }
