@@ -15,6 +15,7 @@
 #include "jatp/status.h"
 #include "jatp/tensor.h"
 #include "jatp/train.h"
+#include "jatp/attack.h"
 
 #define JATP_VERSION "0.1.0"
 
