@@ -18,7 +18,7 @@ int jt_attack_loss_parse(const char *s) {
 }
 
 double jt_attack_loss_eval(jt_attack_loss kind, const float *z, int64_t K, int64_t y, int64_t t, float *dz) {
-    return jt_alm_loss((int)kind, z, K, y, t, 1.0, dz);
+    return jt_alm_loss_f32((int)kind, z, K, y, t, 1.0, dz);
 }
 
 static jt_status no_impl(jt_oracle *o, const char *what) {

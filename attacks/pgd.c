@@ -16,7 +16,7 @@ static double feat_dist(const float *a, const float *b, int64_t m, jt_feat_dist 
             double e = (double)a[i] - (double)b[i];
             s += e * e;
         }
-        return s;
+        return s / (double)m;
     }
     double ab = 0, aa = 0, bb = 0;
     for (int64_t i = 0; i < m; i++) {
@@ -24,7 +24,7 @@ static double feat_dist(const float *a, const float *b, int64_t m, jt_feat_dist 
         aa += (double)a[i] * a[i];
         bb += (double)b[i] * b[i];
     }
-    return 1.0 - ab / (sqrt(aa) * sqrt(bb) + 1e-12);
+    return 1.0 - ab / sqrt(aa * bb + 1e-16);
 }
 
 static void random_start(const jt_attack_config *cfg, const float *x, int64_t index, uint32_t r, float *v, float *tmp,

@@ -46,8 +46,9 @@ typedef enum jt_attack_loss {
     JT_LOSS_COUNT
 } jt_attack_loss;
 
-/* Feature distances of the feature-space PGD (per example, flattened features):
- *   L2  sum (a - b)^2;  COS  1 - <a,b> / (|a| |b| + 1e-12). */
+/* Feature distances of the feature-space PGD (per example, flattened features of m elements), the same
+ * as the training's FSM distance (jt_feature_dist):
+ *   L2  (1/m) sum (a - b)^2;  COS  1 - <a,b> / sqrt(|a|^2 |b|^2 + 1e-16). */
 typedef enum jt_feat_dist { JT_FEAT_L2 = 0, JT_FEAT_COS = 1 } jt_feat_dist;
 
 typedef struct jt_oracle jt_oracle;

@@ -22,100 +22,17 @@ JT_ALM_HD int jt_alm_min_classes(int kind) {
     return kind == JT_ALM_DLR ? 3 : (kind == JT_ALM_DLR_T ? 4 : 2);
 }
 
-/* Does a rank before b in the descending stable order? */
-JT_ALM_HD int jt_alm_before(const float *z, int64_t a, int64_t b) {
-    return z[a] > z[b] || (z[a] == z[b] && a < b);
-}
-
-/* Indices of the 4 largest logits in descending stable order (K >= 1; missing ranks get -1). */
-JT_ALM_HD void jt_alm_top4(const float *z, int64_t K, int64_t top[4]) {
-    top[0] = top[1] = top[2] = top[3] = -1;
-    for (int64_t k = 0; k < K; k++) {
-        int64_t c = k;
-        for (int r = 0; r < 4; r++) {
-            if (top[r] < 0) {
-                top[r] = c;
-                break;
-            }
-            if (jt_alm_before(z, c, top[r])) {
-                int64_t t = top[r];
-                top[r] = c;
-                c = t;
-            }
-        }
-    }
-}
-
-/* Largest logit other than y (lowest index on ties). */
-JT_ALM_HD int64_t jt_alm_best_other(const float *z, int64_t K, int64_t y) {
-    int64_t b = -1;
-    for (int64_t k = 0; k < K; k++)
-        if (k != y && (b < 0 || z[k] > z[b])) b = k;
-    return b;
-}
-
-/* Loss of z[0..K) for label y (target t for DLR_T and TDIFF); when dz is non-NULL it receives
- * coef * d loss / dz (every entry written). Returns NaN for an invalid kind, label or target or too
- * few classes (dz is then all NaN). */
-JT_ALM_HD double jt_alm_loss(int kind, const float *z, int64_t K, int64_t y, int64_t t, double coef, float *dz) {
-    int bad = kind < 0 || kind >= JT_ALM_COUNT || K < jt_alm_min_classes(kind) || y < 0 || y >= K;
-    if (!bad && (kind == JT_ALM_DLR_T || kind == JT_ALM_TDIFF)) bad = t < 0 || t >= K || t == y;
-    if (bad) {
-        if (dz)
-            for (int64_t k = 0; k < K; k++) dz[k] = (float)NAN;
-        return NAN;
-    }
-    if (dz)
-        for (int64_t k = 0; k < K; k++) dz[k] = 0.0f;
-    if (kind == JT_ALM_CE) {
-        double m = (double)z[0];
-        for (int64_t k = 1; k < K; k++) m = (double)z[k] > m ? (double)z[k] : m;
-        double s = 0;
-        for (int64_t k = 0; k < K; k++) s += exp((double)z[k] - m);
-        double lse = m + log(s);
-        if (dz) {
-            for (int64_t k = 0; k < K; k++) dz[k] = (float)(coef * exp((double)z[k] - lse));
-            dz[y] = (float)(coef * (exp((double)z[y] - lse) - 1.0));
-        }
-        return lse - (double)z[y];
-    }
-    if (kind == JT_ALM_CW || kind == JT_ALM_TDIFF) {
-        int64_t o = kind == JT_ALM_CW ? jt_alm_best_other(z, K, y) : t;
-        if (dz) {
-            dz[o] = (float)coef;
-            dz[y] = (float)(-coef);
-        }
-        return (double)z[o] - (double)z[y];
-    }
-    int64_t top[4];
-    jt_alm_top4(z, K, top);
-    if (kind == JT_ALM_DLR) {
-        /* -(z_y - z_o) / (z_(1) - z_(3) + 1e-12), o = best other */
-        int64_t o = jt_alm_best_other(z, K, y);
-        double num = (double)z[y] - (double)z[o];
-        double den = (double)z[top[0]] - (double)z[top[2]] + 1e-12;
-        if (dz) {
-            double gn = -coef / den, gd = coef * num / (den * den);
-            double g[4] = {0, 0, 0, 0};
-            int64_t idx[4] = {y, o, top[0], top[2]};
-            g[0] = gn;
-            g[1] = -gn;
-            g[2] = gd;
-            g[3] = -gd;
-            for (int i = 0; i < 4; i++) dz[idx[i]] = (float)((double)dz[idx[i]] + g[i]);
-        }
-        return -num / den;
-    }
-    /* DLR_T: -(z_y - z_t) / (z_(1) - (z_(3) + z_(4)) / 2 + 1e-12) */
-    double num = (double)z[y] - (double)z[t];
-    double den = (double)z[top[0]] - 0.5 * ((double)z[top[2]] + (double)z[top[3]]) + 1e-12;
-    if (dz) {
-        double gn = -coef / den, gd = coef * num / (den * den);
-        int64_t idx[5] = {y, t, top[0], top[2], top[3]};
-        double g[5] = {gn, -gn, gd, -0.5 * gd, -0.5 * gd};
-        for (int i = 0; i < 5; i++) dz[idx[i]] = (float)((double)dz[idx[i]] + g[i]);
-    }
-    return -num / den;
-}
+#define ALM_CAT_(a, b) a##b
+#define ALM_CAT(a, b) ALM_CAT_(a, b)
+#define ALM_T float
+#define ALM_FN(name) ALM_CAT(name, _f32)
+#include "attack_loss_tmpl.h"
+#undef ALM_T
+#undef ALM_FN
+#define ALM_T double
+#define ALM_FN(name) ALM_CAT(name, _f64)
+#include "attack_loss_tmpl.h"
+#undef ALM_T
+#undef ALM_FN
 
 #endif

@@ -103,8 +103,8 @@ static jt_status toy_feat_grad(jt_oracle *o, const float *x, const float *ref, i
         if (dist == JT_FEAT_L2) {
             for (int64_t j = 0; j < m->H; j++) {
                 double e = (double)(float)hid[j] - (double)r[j]; /* the tap is seen in float32 */
-                l += e * e;
-                dh[j] = 2 * e;
+                l += e * e / (double)m->H;
+                dh[j] = 2 * e / (double)m->H;
             }
         } else {
             double ab = 0, aa = 0, bb = 0;
@@ -113,12 +113,11 @@ static jt_status toy_feat_grad(jt_oracle *o, const float *x, const float *ref, i
                 aa += hid[j] * hid[j];
                 bb += (double)r[j] * r[j];
             }
-            double na = sqrt(aa), nb = sqrt(bb), den = na * nb + 1e-12;
+            double den = sqrt(aa * bb + 1e-16);
             l = 1 - ab / den;
-            for (int64_t j = 0; j < m->H; j++) {
-                double dden = na > 0 ? nb * hid[j] / na : 0;
-                dh[j] = -((double)r[j] / den - ab * dden / (den * den));
-            }
+            /* d/dh [ab / den] = r / den - ab * (bb * h / den) / den^2 */
+            for (int64_t j = 0; j < m->H; j++)
+                dh[j] = -((double)r[j] / den - ab * (bb * hid[j] / den) / (den * den));
         }
         if (loss) loss[i] = (float)l;
         for (int64_t j = 0; j < m->H; j++) dh[j] *= 1.0 - hid[j] * hid[j];

@@ -23,6 +23,8 @@ extern const gc_case gc_cases_autograd[];
 extern const int gc_n_cases_autograd;
 extern const gc_case gc_cases_loss[];
 extern const int gc_n_cases_loss;
+extern const gc_case gc_cases_attack[];
+extern const int gc_n_cases_attack;
 
 const gc_family gc_families[] = {
     {"elementwise", gc_cases_elementwise, &gc_n_cases_elementwise},
@@ -36,5 +38,6 @@ const gc_family gc_families[] = {
     {"norm", gc_cases_norm, &gc_n_cases_norm},
     {"autograd", gc_cases_autograd, &gc_n_cases_autograd},
     {"loss", gc_cases_loss, &gc_n_cases_loss},
+    {"attack", gc_cases_attack, &gc_n_cases_attack},
 };
 const int gc_n_families = (int)(sizeof gc_families / sizeof gc_families[0]);
