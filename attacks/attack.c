@@ -297,6 +297,7 @@ jt_status jt_attack_run(jt_oracle *o, const jt_attack_config *cfg, jt_attack_io 
         }
         int C = chunk_size(o);
         if (C > n_act) C = n_act;
+        if (cfg->progress) cfg->progress(cfg->progress_user, cfg->name, 0, n_act);
         float *cx = malloc((size_t)C * (size_t)d * sizeof *cx), *cadv = malloc((size_t)C * (size_t)d * sizeof *cadv);
         int64_t *cy = malloc((size_t)C * sizeof *cy), *cidx = malloc((size_t)C * sizeof *cidx);
         int32_t *cit = malloc((size_t)C * sizeof *cit);

@@ -14,6 +14,8 @@ static const command commands[] = {
     {"inspect", cmd_inspect, "show a model's opset, inputs, outputs, ops, parameters and support"},
     {"run", cmd_run, "run a model on .npy inputs and write .npy outputs"},
     {"bench", cmd_bench, "time model passes, the JATP step or single ops (median, p10, p90, GFLOP/s)"},
+    {"attack", cmd_attack, "run one attack on T or T∘P and write the adversarial images"},
+    {"eval", cmd_eval, "natural and robust accuracy under a list of attacks, with reports and sanity checks"},
     {"export", cmd_export, "write a model file or a builder model as standard ONNX (opset 17)"},
 };
 

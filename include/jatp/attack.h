@@ -242,10 +242,113 @@ typedef struct jt_attack_io {
 
 jt_status jt_attack_run(jt_oracle *o, const jt_attack_config *cfg, jt_attack_io *io);
 
+/* AutoAttack (docs/attacks.md section 6; cfg->kind = JT_ATK_AUTOATTACK, what jt_attack_run calls for
+ * it with acc_after = NULL): each component, in order, runs through jt_attack_run on the points still
+ * robust, from their clean x and with their global indices; a point stays robust only while every
+ * component fails on it (success by the component's fresh forward pass). Components use their own
+ * configurations (eps, steps, seed, ...); cfg's progress callback, when set, replaces theirs.
+ * io->x_adv = the output of the component that first broke the point (clean x otherwise),
+ * io->component = that component's position (-1: robust or clean mistake), io->iters = its iters;
+ * the other outputs as jt_attack_run (loss_first, loss_last, zero_grad_frac are NaN). Logs
+ * "robust accuracy after <component>: X%" (over all n) at JT_LOG_INFO; acc_after (may be NULL;
+ * n_components entries) receives the same accuracies as fractions. */
+jt_status jt_autoattack_run(jt_oracle *o, const jt_attack_config *cfg, jt_attack_io *io, double *acc_after);
+
 /* Validity of one adversarial example (docs/attacks.md section 1): finite, in [0,1], within the ball.
  * Returns 1 when valid; otherwise 0 and a reason in why. */
 int jt_attack_valid(const jt_attack_config *cfg, const float *x, const float *x_adv, int64_t d, char *why,
                     size_t cap);
+
+/* ---------------------------------------------------------------------------------------------
+ * Evaluation (attacks/eval.c): natural accuracy, a list of attacks, per-example records, metrics
+ * ------------------------------------------------------------------------------------------- */
+
+/* One attack of an evaluation. Per-example arrays have n entries (robust points never attacked keep
+ * their clean values). Distances are of x_adv - x on [0,1]; the "_255" ones are mean |a - b| per
+ * element on the 0-255 scale (the paper's Fig. 2b "L1 distance"). Means are over attacked examples. */
+typedef struct jt_eval_attack {
+    jt_attack_config cfg;       /* copy (components not owned) */
+    int used_bpda;              /* ran on the BPDA oracle */
+    uint8_t *attacked, *success;
+    int64_t *pred;
+    float *loss;                /* CE of F at x_adv */
+    int32_t *iters;
+    int16_t *component;         /* AutoAttack: first successful component, -1 */
+    float *linf, *l2, *l1;
+    float *d_adv_255;           /* mean |x_adv - x| * 255 */
+    float *d_padv_255;          /* mean |P(x_adv) - x| * 255 */
+    float *x_adv;               /* n*d when jt_eval_options.keep_adv, else NULL */
+    double robust_acc;          /* over all n: clean-correct and not broken */
+    double fooling_rate;        /* broken / clean-correct */
+    double seconds, examples_per_second; /* attacked examples per second */
+    double mean_linf, mean_l2, mean_l1, mean_d_adv_255, mean_d_padv_255;
+    double loss_first, loss_last, zero_grad_frac; /* attack diagnostics (NaN when not traced) */
+    int nonfinite_grad;
+    int n_components;                             /* AutoAttack */
+    double acc_after[JT_AA_MAX_COMPONENTS];       /* robust accuracy after each component */
+} jt_eval_attack;
+
+typedef struct jt_eval_result {
+    int n;
+    int64_t d, n_classes;
+    const int64_t *y;           /* the caller's labels (not owned) */
+    int64_t *pred_clean;
+    float *margin_clean;        /* z_y - max_{j != y} z_j at x */
+    float *d_px_255;            /* mean |P(x) - x| * 255 per example */
+    double clean_acc, mean_d_px_255;
+    int n_attacks;
+    jt_eval_attack *attacks;
+    uint8_t *robust_all;        /* clean-correct and robust to every attack */
+    double worst_acc;           /* the "worst case" column: all attacks together */
+    double seconds;
+} jt_eval_result;
+
+typedef struct jt_eval_options {
+    int keep_adv;               /* keep every attack's x_adv in the result */
+    jt_progress_fn progress;    /* passed to each attack */
+    void *progress_user;
+} jt_eval_options;
+
+/* Runs every attack (cfg->bpda attacks on `bpda`, which may then not be NULL) on the same points.
+ * index: global example indices (RNG keys), NULL = 0..n-1. */
+jt_status jt_eval_run(jt_oracle *full, jt_oracle *bpda, const jt_attack_config *attacks, int n_attacks,
+                      const float *x, const int64_t *y, const int64_t *index, int n, const jt_eval_options *opt,
+                      jt_eval_result *out);
+void jt_eval_result_free(jt_eval_result *r);
+
+/* ---------------------------------------------------------------------------------------------
+ * Sanity checks (attacks/sanity.c, docs/attacks.md section 11)
+ * ------------------------------------------------------------------------------------------- */
+
+typedef enum jt_check_status { JT_CHECK_PASS = 0, JT_CHECK_WARN, JT_CHECK_FAIL, JT_CHECK_SKIP } jt_check_status;
+
+typedef struct jt_sanity_check {
+    char id[8];                 /* "S1" .. "S10" */
+    char name[48];
+    jt_check_status status;
+    char detail[320];           /* the numbers behind the verdict */
+} jt_sanity_check;
+
+#define JT_SANITY_MAX 16
+typedef struct jt_sanity_report {
+    int n;
+    jt_sanity_check checks[JT_SANITY_MAX];
+    int any_fail;               /* a FAIL marks every robustness number of the report */
+} jt_sanity_report;
+
+typedef struct jt_sanity_options {
+    jt_image_kind kind;         /* grids and step sizes */
+    uint64_t seed;
+    int max_points;             /* the checks run on the first max_points examples (default 200) */
+    jt_progress_fn progress;
+    void *progress_user;
+} jt_sanity_options;
+
+const char *jt_check_status_name(jt_check_status s); /* "PASS" "WARN" "FAIL" "SKIP" */
+/* Runs S1-S10 on (x, y). `bpda` may be NULL (S6 is then SKIP); `ev` (may be NULL) supplies the
+ * evaluation's own results for the checks that judge them (S4 S5 S8 S9). */
+jt_status jt_sanity_run(jt_oracle *full, jt_oracle *bpda, const float *x, const int64_t *y, int n,
+                        const jt_eval_result *ev, const jt_sanity_options *opt, jt_sanity_report *out);
 
 #ifdef __cplusplus
 }

@@ -16,5 +16,7 @@ int cmd_inspect(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_attack(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 #endif
