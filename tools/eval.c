@@ -92,8 +92,10 @@ int cmd_eval(int argc, char **argv) {
                                                      cfgs[j].name[strcspn(cfgs[k].name, "#")] == 0;
         if (rc == 0 && same > 1) {
             char nm[64];
-            snprintf(nm, sizeof nm, "%.24s#%d", cfgs[k].name, same % 100);
-            snprintf(cfgs[k].name, sizeof cfgs[k].name, "%s", nm);
+            int len = snprintf(nm, sizeof nm, "%.24s#%d", cfgs[k].name, same % 100);
+            len = len < (int)sizeof cfgs[k].name - 1 ? len : (int)sizeof cfgs[k].name - 1;
+            memcpy(cfgs[k].name, nm, (size_t)len);
+            cfgs[k].name[len] = 0;
         }
     }
     if (rc == 0 && o.eot == 0) rc = check_determinism(&r);
