@@ -147,5 +147,31 @@ case_ "unknown device" 2 "tpu" run "$demo" --device tpu --input "$x" --output OU
 case_ "unknown subcommand" 2 "frobnicate" frobnicate
 case_ "run without --input" 2 "--input" run "$demo" --output OUT
 
+# jatp attack / jatp eval
+x8="$root/models/onnx/fmnist_test8.npy"
+y8="$root/models/onnx/fmnist_test8_labels.npy"
+atk=(attack --target "$demo" --images "$x8" --labels "$y8" --steps 2 --quiet)
+case_ "control: good attack" 0 "" "${atk[@]}" --attack pgd --out OUT
+case_ "attack: unknown attack" 2 "pgdd;apgd-ce" "${atk[@]}" --attack pgdd --out OUT
+case_ "attack: bad eps" 2 "--eps;abc" "${atk[@]}" --attack pgd --eps abc --out OUT
+case_ "attack: negative eps" 2 "--eps;-0.1" "${atk[@]}" --attack pgd --eps -0.1 --out OUT
+case_ "attack: labels of the wrong dtype" 1 "y_float.npy;int64" \
+    attack --target "$demo" --images "$x8" --labels "$bad/y_float.npy" --attack pgd --out OUT
+case_ "attack: labels of the wrong length" 1 "y_short.npy;[8]" \
+    attack --target "$demo" --images "$x8" --labels "$bad/y_short.npy" --attack pgd --out OUT
+case_ "attack: images outside [0,1]" 1 "x_outside01.npy;outside [0,1]" \
+    attack --target "$demo" --images "$bad/x_outside01.npy" --labels "$y8" --attack pgd --out OUT
+case_ "attack: images of the wrong shape" 1 "x_wrong_shape.npy;input;3,28,28" \
+    attack --target "$demo" --images "$bad/x_wrong_shape.npy" --labels "$bad/y_two.npy" --attack pgd --out OUT
+case_ "attack: bad model" 1 "truncated.onnx" \
+    attack --target "$bad/truncated.onnx" --images "$x8" --labels "$y8" --attack pgd --out OUT
+case_ "attack: BPDA without a defense" 2 "--defense" "${atk[@]}" --attack pgd-bpda --out OUT
+case_ "attack: feature PGD without a tap" 1 "--tap" "${atk[@]}" --attack pgd-feat --out OUT
+case_ "attack: unknown tap" 1 "no_such_layer" "${atk[@]}" --attack pgd-feat --tap no_such_layer --out OUT
+case_ "attack: without --out" 2 "--out" "${atk[@]}" --attack pgd
+case_ "eval: unknown setting" 2 "bogus" eval --target "$demo" --images "$x8" --labels "$y8" --attacks pgd:bogus=1 --quiet
+case_ "eval: setting without a value" 2 "steps" eval --target "$demo" --images "$x8" --labels "$y8" --attacks pgd:steps --quiet
+case_ "eval: unknown dataset" 2 "imagenet" eval --target "$demo" --dataset imagenet --attacks pgd --quiet
+
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]

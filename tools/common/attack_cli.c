@@ -259,7 +259,8 @@ int acli_setup(const char *cmd, const acli_opts *o, int want_bpda, acli_run *r) 
     gc.backend = r->backend;
     gc.tap = o->tap;
     if (jt_graph_oracle_create(r->ctx, r->T, r->P, r->c, r->h, r->w, &gc, &r->full) != JT_OK) {
-        jt_error_prefix(r->ctx, "%s", o->target);
+        jt_error_prefix(r->ctx, "images %s (%lldx%lldx%lld)", o->images ? o->images : o->dataset, (long long)r->c,
+                        (long long)r->h, (long long)r->w);
         return cli_error(r->ctx);
     }
     if (want_bpda) {
@@ -286,20 +287,22 @@ void acli_teardown(acli_run *r) {
 }
 
 /* key=value overrides shared by the flags and eval's NAME:key=value items */
-static int apply_kv(const char *cmd, const char *key, const char *val, jt_attack_config *c) {
+static int apply_kv(const char *cmd, const char *via, const char *key, const char *val, jt_attack_config *c) {
+    char flag[64];
+    snprintf(flag, sizeof flag, "%s%s", via, key);
     double v;
     uint64_t u;
 #define D(k, lo, hi, field)                                                                                          \
     if (strcmp(key, k) == 0) {                                                                                       \
-        if (parse_double(cmd, k, val, lo, hi, &v)) return 2;                                                        \
+        if (parse_double(cmd, flag, val, lo, hi, &v)) return 2;                                                        \
         field = v;                                                                                                   \
         return 0;                                                                                                    \
     }
 #define I(k, lo, hi, field)                                                                                          \
     if (strcmp(key, k) == 0) {                                                                                       \
-        if (parse_u64(cmd, k, val, &u)) return 2;                                                                   \
+        if (parse_u64(cmd, flag, val, &u)) return 2;                                                                   \
         if ((double)u < (lo) || (double)u > (hi)) {                                                                  \
-            fprintf(stderr, "%s: %s: %s is outside [%g, %g]\n", cmd, k, val, (double)(lo), (double)(hi));           \
+            fprintf(stderr, "%s: %s: %s is outside [%g, %g]\n", cmd, flag, val, (double)(lo), (double)(hi));           \
             return 2;                                                                                                \
         }                                                                                                            \
         field = (int)u;                                                                                              \
@@ -326,7 +329,7 @@ static int apply_kv(const char *cmd, const char *key, const char *val, jt_attack
     if (strcmp(key, "loss") == 0) {
         int l = jt_attack_loss_parse(val);
         if (l != JT_LOSS_CE && l != JT_LOSS_CW && l != JT_LOSS_DLR) {
-            fprintf(stderr, "%s: loss: '%s' is not ce, cw or dlr\n", cmd, val);
+            fprintf(stderr, "%s: %s: '%s' is not ce, cw or dlr\n", cmd, flag, val);
             return 2;
         }
         c->loss = (jt_attack_loss)l;
@@ -334,7 +337,7 @@ static int apply_kv(const char *cmd, const char *key, const char *val, jt_attack
     }
     if (strcmp(key, "fwa-method") == 0) {
         if (strcmp(val, "pgd") && strcmp(val, "fw")) {
-            fprintf(stderr, "%s: fwa-method: '%s' is not pgd or fw\n", cmd, val);
+            fprintf(stderr, "%s: %s: '%s' is not pgd or fw\n", cmd, flag, val);
             return 2;
         }
         c->fwa_fw = strcmp(val, "fw") == 0;
@@ -342,7 +345,7 @@ static int apply_kv(const char *cmd, const char *key, const char *val, jt_attack
     }
     if (strcmp(key, "feat-dist") == 0) {
         if (strcmp(val, "l2") && strcmp(val, "cos")) {
-            fprintf(stderr, "%s: feat-dist: '%s' is not l2 or cos\n", cmd, val);
+            fprintf(stderr, "%s: %s: '%s' is not l2 or cos\n", cmd, flag, val);
             return 2;
         }
         c->feat_dist = strcmp(val, "cos") == 0 ? JT_FEAT_COS : JT_FEAT_L2;
@@ -356,10 +359,10 @@ static int apply_kv(const char *cmd, const char *key, const char *val, jt_attack
 }
 
 /* Applies to the attack and, for AutoAttack, to its components (eps always; the others where set). */
-static int apply_all(const char *cmd, const char *key, const char *val, jt_attack_config *c) {
-    if (apply_kv(cmd, key, val, c)) return 2;
+static int apply_all(const char *cmd, const char *via, const char *key, const char *val, jt_attack_config *c) {
+    if (apply_kv(cmd, via, key, val, c)) return 2;
     for (int i = 0; i < c->n_components; i++)
-        if (apply_kv(cmd, key, val, &c->components[i])) return 2;
+        if (apply_kv(cmd, via, key, val, &c->components[i])) return 2;
     return 0;
 }
 
@@ -384,7 +387,7 @@ int acli_config(const char *cmd, const acli_run *r, const acli_opts *o, const ch
             {"feat-dist", o->feat_dist}, {"p-init", o->p_init}, {"ti-nsig", o->ti_nsig}, {"momentum", o->momentum},
             {"diversity-prob", o->p_div}};
         for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
-            if (s[i].v && apply_all(cmd, s[i].k, s[i].v, cfg)) return 2;
+            if (s[i].v && apply_all(cmd, "--", s[i].k, s[i].v, cfg)) return 2;
         struct { const char *k; int v; int set; } iv[] = {
             {"steps", o->steps, o->steps != 0}, {"restarts", o->restarts, o->restarts != 0},
             {"targets", o->targets, o->targets != 0}, {"queries", o->queries, o->queries != 0},
@@ -398,7 +401,7 @@ int acli_config(const char *cmd, const acli_run *r, const acli_opts *o, const ch
                 return 2;
             }
             snprintf(num, sizeof num, "%d", iv[i].v);
-            if (apply_all(cmd, iv[i].k, num, cfg)) return 2;
+            if (apply_all(cmd, "--", iv[i].k, num, cfg)) return 2;
         }
         if (o->shared_window) {
             cfg->shared_window = 1;
@@ -412,7 +415,7 @@ int acli_config(const char *cmd, const acli_run *r, const acli_opts *o, const ch
             return 2;
         }
         *eq = 0;
-        if (apply_all(cmd, kv, eq + 1, cfg)) return 2;
+        if (apply_all(cmd, "", kv, eq + 1, cfg)) return 2;
     }
     if (jt_attack_config_check(r->ctx, cfg) != JT_OK) {
         fprintf(stderr, "%s: %s\n", cmd, jt_ctx_error(r->ctx));
