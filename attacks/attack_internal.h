@@ -113,9 +113,9 @@ typedef struct jt_fwa_shape {
 } jt_fwa_shape;
 
 /* Euclidean projection of v[0..n) onto {u >= 0, sum u = s}: u = max(v - theta, 0). s <= 0 gives
- * u = 0. work: n doubles (sort scratch). jt_simplex_theta returns theta (+inf when s <= 0). */
-double jt_simplex_theta(const double *v, int n, double s, double *work);
-void jt_simplex_project(const double *v, int n, double s, double *u, double *work);
+ * u = 0. jt_simplex_theta returns theta (+inf when s <= 0). */
+double jt_simplex_theta(const double *v, int n, double s);
+void jt_simplex_project(const double *v, int n, double s, double *u);
 /* pi = identity plan of x (pi[c][i][0-offset] = x[c][i], all else 0). */
 void jt_fwa_identity_plan(const float *x, const jt_fwa_shape *sh, float *pi);
 /* img[c][j] = sum over (i, o) with i + o = j of pi[c][i][o]  (x'(pi), summed in double). */
@@ -126,13 +126,14 @@ void jt_fwa_image_to_plan(const float *g, const jt_fwa_shape *sh, double scale, 
 double jt_fwa_plan_cost(const float *pi, const jt_fwa_shape *sh);
 /* rows(lambda): per row the simplex projection of (pihat - lambda C) onto {u >= 0, sum u = x};
  * written to out when out != NULL (out may alias pihat); returns <C, rows(lambda)>.
- * work: 3*k*k doubles. */
+ * work: 2*k*k doubles. */
 double jt_fwa_rows(const float *pihat, const float *x, const jt_fwa_shape *sh, double lambda, float *out,
                    double *work);
 /* Projection (docs/attacks.md section 7.3) of pi (in: pi-hat; out: the projection, in place) onto
  * {rows sum to x, pi >= 0, <C, pi> <= eps_abs} by bisection on the dual variable lambda (at most
  * dual_iter halvings, early stop at |phi| < tol or an interval < tol; the feasible end is returned).
- * Returns the lambda used. work: 3*k*k doubles. */
+ * Returns the lambda used (0: budget inactive; +inf: eps_abs <= 0, the identity plan). work: 2*k*k
+ * doubles. */
 double jt_fwa_project(float *pi, const float *x, const jt_fwa_shape *sh, double eps_abs, int dual_iter, double tol,
                      double *work);
 /* The checks of section 7.5: min pi >= -1e-6, |sum_o pi[c][i][o] - x[c][i]| <= 1e-5 x[c][i],

@@ -31,35 +31,67 @@
  * h lies below that line for lambda >= lambda_k, lambda_k <= lambda_{k+1} <= lambda*; A only grows,
  * and when it stops growing lambda_{k+1} lies inside the segment of lambda*, which is therefore
  * solved linearly there, exactly as the sort-and-scan would. No allocation, O(d) per round and a
- * few rounds in practice (at most d + 1). The test compares it with a sort-and-scan reference. */
+ * few rounds in practice (bounded: see proj_lambda). The test compares it with a sort-and-scan
+ * reference. */
 
 /* room c_i and the weight |w_i| after the sign flip s */
 static inline double proj_room(float t, float w, double s) { return s * (double)w > 0 ? (double)t : 1.0 - (double)t; }
 
-static double proj_lambda(const float *t, const float *w, double s, double r, int64_t d) {
-    double wsum = 0;
-    for (int64_t i = 0; i < d; i++) wsum += fabs((double)w[i]);
-    if (!(wsum > 0) || !(r > 0)) return 0.0;
-    double lam = r / wsum;
+/* h(lambda) = sum_i |w_i| min(lambda, c_i) */
+static double proj_h(const float *t, const float *w, double s, double lam, int64_t d) {
+    double h = 0;
+    for (int64_t i = 0; i < d; i++) {
+        if (w[i] == 0.0f) continue;
+        double c = proj_room(t[i], w[i], s);
+        h += fabs((double)w[i]) * (c < lam ? c : lam);
+    }
+    return h;
+}
+
+/* Active-set rounds from *lam <= lambda* (so h(*lam) <= r); returns 1 when the segment is settled
+ * (*lam = lambda*), 0 after max_rounds rounds (*lam is then a better lower bound). */
+static int proj_newton(const float *t, const float *w, double s, double r, int64_t d, double *lam, int max_rounds) {
     int64_t n_sat = -1;
-    for (int64_t round = 0; round <= d + 1; round++) {
+    for (int round = 0; round < max_rounds; round++) {
         double sat = 0, rem = 0; /* sum_A |w| c and sum_{not A} |w| */
         int64_t cnt = 0;
         for (int64_t i = 0; i < d; i++) {
             if (w[i] == 0.0f) continue;
             double c = proj_room(t[i], w[i], s), aw = fabs((double)w[i]);
-            if (c < lam) {
+            if (c < *lam) {
                 sat += aw * c;
                 cnt++;
             } else {
                 rem += aw;
             }
         }
-        if (cnt == n_sat || !(rem > 0)) break; /* the segment is settled (rem == 0: every bound hit) */
+        if (cnt == n_sat || !(rem > 0)) return 1; /* A did not grow (or every bound is hit) */
         n_sat = cnt;
         double next = (r - sat) / rem;
-        lam = next > lam ? next : lam; /* monotone in exact arithmetic; guard against rounding */
+        *lam = next > *lam ? next : *lam; /* monotone in exact arithmetic; guard against rounding */
     }
+    return 0;
+}
+
+/* lambda* of a reachable plane (h(cmax) >= r). A few active-set rounds settle it in practice; if
+ * they do not (many breakpoints just below lambda*), bisection on h narrows the lower bound until
+ * only a handful of distinct breakpoints can remain above it, and the rounds finish exactly. Worst
+ * case O(d) per round times (32 + 64 + a few), never O(d^2). */
+static double proj_lambda(const float *t, const float *w, double s, double r, double cmax, int64_t d) {
+    double wsum = 0;
+    for (int64_t i = 0; i < d; i++) wsum += fabs((double)w[i]);
+    if (!(wsum > 0) || !(r > 0)) return 0.0;
+    double lam = r / wsum;
+    if (proj_newton(t, w, s, r, d, &lam, 32)) return lam;
+    double lo = lam, hi = cmax;
+    for (int k = 0; k < 64; k++) {
+        double mid = 0.5 * (lo + hi);
+        if (!(mid > lo && mid < hi)) break;
+        if (proj_h(t, w, s, mid, d) < r) lo = mid;
+        else hi = mid;
+    }
+    lam = lo;
+    proj_newton(t, w, s, r, d, &lam, (int)(d < 1000000 ? d + 2 : 1000002));
     return lam;
 }
 
@@ -75,7 +107,7 @@ void jt_fab_proj(const float *t, const float *w, double b, int64_t d, float *del
         hmax += fabs((double)w[i]) * c;
         cmax = c > cmax ? c : cmax;
     }
-    double lam = hmax < r ? cmax : proj_lambda(t, w, s, r, d); /* unreachable: move every coordinate fully */
+    double lam = hmax < r ? cmax : proj_lambda(t, w, s, r, cmax, d); /* unreachable: move every coordinate fully */
     for (int64_t i = 0; i < d; i++) {
         if (w[i] == 0.0f) {
             delta[i] = 0.0f;

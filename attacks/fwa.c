@@ -11,50 +11,41 @@
 #include <stdio.h>
 
 #include "attack_internal.h"
+#include "op.h" /* jt_pool_run */
 
 #define FWA_PLAN_BYTES (256ll << 20)
 
 /* ---- simplex projection ---- */
 
-static int cmp_desc(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x > y ? -1 : (x < y ? 1 : 0);
-}
-
-/* Descending sort; insertion sort for the short rows of the usual windows (k^2 = 25). */
-static void sort_desc(double *w, int n) {
-    if (n > 32) {
-        qsort(w, (size_t)n, sizeof *w, cmp_desc);
-        return;
-    }
-    for (int i = 1; i < n; i++) {
-        double t = w[i];
-        int j = i - 1;
-        while (j >= 0 && w[j] < t) {
-            w[j + 1] = w[j];
-            j--;
-        }
-        w[j + 1] = t;
-    }
-}
-
-double jt_simplex_theta(const double *v, int n, double s, double *work) {
+/* The threshold theta of the projection onto {u >= 0, sum u = s}: the unique theta with
+ * sum_i max(v_i - theta, 0) = s. Michelot's active-set iteration: theta = (sum_A v - s) / |A| over the
+ * active set A, then A <- {v > theta}; theta never decreases and A only shrinks, so it ends after at
+ * most n passes (usually 2 or 3) with the same theta as the sort-based formula of section 7.3, without
+ * sorting (this loop is the inner loop of the whole attack). */
+double jt_simplex_theta(const double *v, int n, double s) {
     if (!(s > 0) || n <= 0) return INFINITY;
-    memcpy(work, v, (size_t)n * sizeof *work);
-    sort_desc(work, n);
-    /* rho = the largest j with w_j > (sum_{m<=j} w_m - s) / j; the condition holds on a prefix */
-    double cum = 0, theta = work[0] - s;
-    for (int j = 0; j < n; j++) {
-        cum += work[j];
-        double t = (cum - s) / (double)(j + 1);
-        if (!(work[j] > t)) break;
-        theta = t;
+    double sum = 0;
+    for (int i = 0; i < n; i++) sum += v[i];
+    int cnt = n;
+    double theta = (sum - s) / cnt;
+    for (int pass = 0; pass < n; pass++) {
+        double s2 = 0;
+        int c2 = 0;
+        for (int i = 0; i < n; i++) { /* branch-free: the comparison is unpredictable */
+            int in = v[i] > theta;
+            s2 += in ? v[i] : 0.0;
+            c2 += in;
+        }
+        /* c2 >= 1: the largest v exceeds the mean of the active set, which is >= theta + s / cnt */
+        if (c2 == cnt || c2 == 0) break;
+        cnt = c2;
+        theta = (s2 - s) / cnt;
     }
     return theta;
 }
 
-void jt_simplex_project(const double *v, int n, double s, double *u, double *work) {
-    double theta = jt_simplex_theta(v, n, s, work);
+void jt_simplex_project(const double *v, int n, double s, double *u) {
+    double theta = jt_simplex_theta(v, n, s);
     for (int i = 0; i < n; i++) {
         double e = v[i] - theta;
         u[i] = e > 0 ? e : 0.0;
@@ -150,7 +141,7 @@ double jt_fwa_rows(const float *pihat, const float *x, const jt_fwa_shape *sh, d
     int k = sh->k;
     int64_t H = sh->h, W = sh->w;
     size_t kk = (size_t)k * (size_t)k;
-    double *cost = work, *v = work + kk, *scr = work + 2 * kk;
+    double *cost = work, *v = work + kk;
     cost_table(k, cost);
     double total = 0;
     for (int64_t c = 0; c < sh->c; c++)
@@ -162,7 +153,7 @@ double jt_fwa_rows(const float *pihat, const float *x, const jt_fwa_shape *sh, d
                 window(sh, r, q, &a0, &a1, &b0, &b1);
                 for (int a = a0; a < a1; a++)
                     for (int b = b0; b < b1; b++) v[n++] = (double)ph[a * k + b] - lambda * cost[a * k + b];
-                double theta = jt_simplex_theta(v, n, (double)x[p], scr);
+                double theta = jt_simplex_theta(v, n, (double)x[p]);
                 /* v is complete before out (which may alias pihat) is written */
                 if (out) memset(out + (size_t)p * kk, 0, kk * sizeof *out);
                 n = 0;
@@ -265,7 +256,8 @@ static double fw_rows(const float *g, double gs, const float *x, const jt_fwa_sh
                 for (int a = a0; a < a1; a++)
                     for (int b = b0; b < b1; b++) {
                         int o = a * k + b;
-                        zz[o] = exp(zz[o] - zmax);
+                        double e = zz[o] - zmax; /* below -700 exp() underflows to 0 on a slow path */
+                        zz[o] = e > -700.0 ? exp(e) : 0.0;
                         sum += zz[o];
                         csum += cost[o] * zz[o];
                     }
@@ -347,6 +339,43 @@ static void images(const fwa_buf *b, const jt_fwa_shape *sh, int m, int64_t d, s
     }
 }
 
+/* One step on the plan of one example (a pool task: examples are independent, each has its own
+ * scratch, so results do not depend on the thread count). */
+typedef struct fwa_step_arg {
+    const jt_attack_config *cfg;
+    const jt_fwa_shape *sh;
+    fwa_buf *b;
+    const float *x; /* the sub-batch's clean images */
+    int64_t d;
+    size_t P;
+    int t;
+} fwa_step_arg;
+
+static void fwa_step_task(void *arg, int64_t e) {
+    const fwa_step_arg *a = arg;
+    const jt_attack_config *cfg = a->cfg;
+    fwa_buf *b = a->b;
+    int64_t d = a->d;
+    float *ge = b->g + (size_t)e * d;
+    const float *xpe = b->xp + (size_t)e * d, *xe = a->x + (size_t)e * d;
+    double *work = b->work + (size_t)e * 2 * (size_t)a->sh->k * (size_t)a->sh->k;
+    /* clip passes no gradient where x' is outside [0,1]; max|G| = max|g| (each pixel is its own target) */
+    double gmax = 0;
+    for (int64_t i = 0; i < d; i++) {
+        if (xpe[i] < 0.0f || xpe[i] > 1.0f) ge[i] = 0.0f;
+        double v = fabs((double)ge[i]);
+        gmax = v > gmax ? v : gmax;
+    }
+    double gs = 1.0 / (gmax + 1e-35);
+    float *pe = b->pi + (size_t)e * a->P;
+    if (cfg->fwa_fw) {
+        fw_step(pe, ge, gs, gmax * gs, xe, a->sh, b->eps_abs[e], cfg, a->t, work);
+    } else {
+        jt_fwa_image_to_plan(ge, a->sh, cfg->alpha * gs, pe);
+        jt_fwa_project(pe, xe, a->sh, b->eps_abs[e], cfg->dual_iter, cfg->dual_tol, work);
+    }
+}
+
 /* One sub-batch of m examples starting at s0 of the job. */
 static jt_status fwa_batch(atk_job *j, fwa_buf *b, const jt_fwa_shape *sh, int s0, int m) {
     const jt_attack_config *cfg = j->cfg;
@@ -361,35 +390,21 @@ static jt_status fwa_batch(atk_job *j, fwa_buf *b, const jt_fwa_shape *sh, int s
         b->eps_abs[e] = cfg->eps * sx;
         jt_fwa_identity_plan(xe, sh, b->pi + (size_t)e * P);
     }
+    fwa_step_arg arg = {.cfg = cfg, .sh = sh, .b = b, .x = x, .d = d, .P = P};
     for (int t = 0; t < cfg->steps; t++) {
         images(b, sh, m, d, P);
         JT_TRY(atk_grad(j, b->xc, y, NULL, m, JT_LOSS_CE, b->loss, b->g, b->z));
         for (int e = 0; e < m; e++) {
-            float *ge = b->g + (size_t)e * d;
-            const float *xpe = b->xp + (size_t)e * d;
             if (t == 0) {
                 int nz = 0;
-                for (int64_t i = 0; i < d && !nz; i++) nz = ge[i] != 0.0f;
+                for (int64_t i = 0; i < d && !nz; i++) nz = b->g[(size_t)e * d + i] != 0.0f;
                 j->zero_grad_count += !nz;
                 j->loss_first_sum += b->loss[e];
             }
             if (j->iters && j->iters[s0 + e] < 0 && atk_argmax(b->z + (size_t)e * K, K) != y[e]) j->iters[s0 + e] = t;
-            /* clip passes no gradient where x' is outside [0,1]; max|G| = max|g| (each pixel is its own target) */
-            double gmax = 0;
-            for (int64_t i = 0; i < d; i++) {
-                if (xpe[i] < 0.0f || xpe[i] > 1.0f) ge[i] = 0.0f;
-                double a = fabs((double)ge[i]);
-                gmax = a > gmax ? a : gmax;
-            }
-            double gs = 1.0 / (gmax + 1e-35);
-            float *pe = b->pi + (size_t)e * P;
-            if (cfg->fwa_fw) {
-                fw_step(pe, ge, gs, gmax * gs, x + (size_t)e * d, sh, b->eps_abs[e], cfg, t, b->work);
-            } else {
-                jt_fwa_image_to_plan(ge, sh, cfg->alpha * gs, pe);
-                jt_fwa_project(pe, x + (size_t)e * d, sh, b->eps_abs[e], cfg->dual_iter, cfg->dual_tol, b->work);
-            }
         }
+        arg.t = t;
+        jt_pool_run(jt_ctx_pool(j->o->ctx), fwa_step_task, &arg, m);
     }
     images(b, sh, m, d, P);
     double clipped = 0, linf = 0, l1 = 0;
@@ -444,7 +459,7 @@ jt_status jt_atk_fwa(atk_job *j) {
     b.loss = atk_alloc(j, (size_t)nb * sizeof *b.loss, "losses");
     b.z = atk_alloc(j, (size_t)nb * (size_t)K * sizeof *b.z, "logits");
     b.eps_abs = atk_alloc(j, (size_t)nb * sizeof *b.eps_abs, "budgets");
-    b.work = atk_alloc(j, 3 * kk * sizeof *b.work, "projection scratch");
+    b.work = atk_alloc(j, (size_t)nb * 2 * kk * sizeof *b.work, "projection scratch");
     jt_status st = JT_OK;
     if (!b.pi || !b.xp || !b.xc || !b.g || !b.loss || !b.z || !b.eps_abs || !b.work) st = JT_ERR_OOM;
     j->has_loss_trace = 1;

@@ -97,7 +97,7 @@ void jt_di_draw_for(const jt_attack_config *cfg, int64_t index, uint32_t iter, i
     for (int i = 0; i < 4; i++) u[i] = jt_u01_f32(r.v[i]);
     dr->apply = cfg->p_div > 0 && (double)u[0] < cfg->p_div;
     dr->sh = di_size(H, u[1]);
-    dr->sw = di_size(W, u[2]);
+    dr->sw = di_size(W, u[1]);
     dr->top = di_offset(H, dr->sh, u[2]);
     dr->left = di_offset(W, dr->sw, u[3]);
 }

@@ -568,11 +568,11 @@ static void test_determinism(jt_ctx *ctx) {
 static void test_brute_force(jt_ctx *ctx) {
     const char *name = "apgd/brute_force_2px";
     mlp m;
-    mlp_make(&m, 2, 16, 3, 10.0, 1.0);
+    mlp_make(&m, 2, 16, 3, 6.0, 1.0);
     jt_oracle *o = NULL;
     toy_mlp_create(ctx, 1, 1, 2, m.H, m.K, m.W1, m.b1, m.W2, m.b2, 32, &o);
     int n = 300;
-    double eps = 0.05;
+    double eps = 0.08;
     float *x = malloc((size_t)n * 2 * sizeof *x), *adv = malloc((size_t)n * 2 * sizeof *adv);
     int64_t *y = malloc((size_t)n * sizeof *y);
     uint8_t *succ = malloc((size_t)n);

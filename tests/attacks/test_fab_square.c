@@ -98,6 +98,7 @@ static int proj_case(const float *t, const float *w, double b, int d, int *reach
 }
 
 static void test_fab_proj(void) {
+    lcg = 20240611;
     int fails = 0, n_unreach = 0, n_reach = 0, n_box = 0, n_zero = 0;
     char why[256] = "", first[300] = "";
     for (int trial = 0; trial < 20000; trial++) {
@@ -166,6 +167,38 @@ static void test_fab_proj(void) {
     free(w);
     if (fails) jt_test_fail("fab/proj_large_d", "%d of 40 cases wrong; first: %s", fails, first);
     else jt_test_ok("fab/proj_large_d");
+
+    /* Staircase: weights 2^-i on rooms (i+1)/d and the plane a relative 2e-11 or 1e-11 short of the
+     * far corner. The active-set rounds then settle a breakpoint or two at a time (up to ~35 rounds),
+     * which takes the bisection fallback; coordinates shuffled. Closer gaps would make lambda*
+     * ill-conditioned (the slope there is ~2^-40: rounding of r alone moves it visibly). */
+    fails = 0;
+    for (int trial = 0; trial < 24; trial++) {
+        int n = trial < 12 ? 110 : 120, perm[120];
+        float ts[120], ws[120];
+        for (int i = 0; i < n; i++) perm[i] = i;
+        for (int i = n - 1; i > 0; i--) {
+            int k = (int)(rnd() * (i + 1)), tmp = perm[i];
+            perm[i] = perm[k];
+            perm[k] = tmp;
+        }
+        int flip = trial % 2; /* odd: negative weights, rooms measured towards 1 */
+        double wt = 0, hmax = 0;
+        for (int i = 0; i < n; i++) {
+            float c = (float)(i + 1) / (float)n, wi = ldexpf(1.0f, -i);
+            ts[perm[i]] = flip ? 1.0f - c : c;
+            ws[perm[i]] = flip ? -wi : wi;
+            wt += (double)ws[perm[i]] * ts[perm[i]];
+            hmax += (double)wi * (flip ? 1.0 - (double)ts[perm[i]] : (double)ts[perm[i]]);
+        }
+        const double gap[] = {2e-11, 1e-11};
+        double f = gap[(trial / 2) % 2], b = flip ? wt + (1 - f) * hmax : wt - (1 - f) * hmax;
+        int reach;
+        if (proj_case(ts, ws, b, n, &reach, why, sizeof why) && !fails++)
+            jt_test_fmt(first, sizeof first, "trial %d: %s", trial, why);
+    }
+    if (fails) jt_test_fail("fab/proj_staircase", "%d of 24 cases wrong; first: %s", fails, first);
+    else jt_test_ok("fab/proj_staircase");
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -500,6 +533,7 @@ static void test_square_queries(jt_ctx *ctx, const lin *m, jt_oracle *o, const p
 }
 
 static void test_linear(jt_ctx *ctx) {
+    lcg = 777; /* each group draws from its own sequence: adding a case elsewhere changes nothing here */
     lin m;
     lin_make(&m, 10, 3 * 8 * 8);
     jt_oracle *o = NULL;
@@ -531,6 +565,7 @@ static void test_linear(jt_ctx *ctx) {
  * from a random restart, so that the restart streams are covered too; both attacks must break some
  * points in a restart after the first. */
 static void test_determinism(jt_ctx *ctx) {
+    lcg = 4242;
     int64_t H = 16, K = 4, d = 3 * 8 * 8;
     double *W1u = malloc((size_t)(H * d) * sizeof *W1u), *W1 = malloc((size_t)(H * d) * sizeof *W1), b1[16],
            W2[4 * 16], b2[4] = {0, 0, 0, 0};
