@@ -34,7 +34,7 @@
  * few rounds in practice (bounded: see proj_lambda). The test compares it with a sort-and-scan
  * reference. */
 
-/* room c_i and the weight |w_i| after the sign flip s */
+/* room c_i of coordinate i after the sign flip s: down to 0 when s w_i > 0, else up to 1 */
 static inline double proj_room(float t, float w, double s) { return s * (double)w > 0 ? (double)t : 1.0 - (double)t; }
 
 /* h(lambda) = sum_i |w_i| min(lambda, c_i) */

@@ -230,7 +230,10 @@ static jt_status check_s2(san *s, jt_sanity_check *c) {
     }
     add(c, "%s; clean %.1f%%%s; largest rise %.1f pp", s->kind == JT_IMAGES_FMNIST ? "" : " (/255)",
         pct(s->n_correct, n), zero_ok ? "" : " != acc at eps 0", pct(rise, n));
-    if (rise * 1000 > 5 * n) add(c, " at eps #%d (limit 0.5)", at);
+    if (rise * 1000 > 5 * n) {
+        if (s->kind == JT_IMAGES_FMNIST) add(c, " at eps %g (limit 0.5)", eps[at]);
+        else add(c, " at eps %g/255 (limit 0.5)", eps[at] * 255.0);
+    }
     return JT_OK;
 }
 
@@ -337,14 +340,16 @@ static jt_status check_s5(san *s, jt_sanity_check *c) {
     set(c, JT_CHECK_SKIP, "gradients at the start point (FAIL: NaN/Inf or > 1%% all-zero):");
     for (int k = 0; s->ev && k < s->ev->n_attacks; k++) {
         const jt_eval_attack *a = &s->ev->attacks[k];
-        if (isnan(a->zero_grad_frac) && !a->nonfinite_grad) continue; /* no gradients traced */
+        /* gradient-free attacks (Square, noise) and untraced ones have nothing to judge */
+        if (a->cfg.kind == JT_ATK_SQUARE || a->cfg.kind == JT_ATK_NOISE) continue;
+        if (isnan(a->zero_grad_frac) && !a->nonfinite_grad) continue;
         v = worse(v, grad_verdict(c, a->cfg.name, a->cfg.kind, a->zero_grad_frac, a->nonfinite_grad));
     }
     jt_status st = ref_pgd(s);
     if (st != JT_OK && st != JT_ERR_UNSUPPORTED) return st;
     if (st == JT_OK && s->ref.attacked > 0) {
-        v = worse(v, grad_verdict(c, "pgd", JT_ATK_PGD, s->ref.zero_frac, s->ref.nonfinite));
-        add(c, " (own run on %d points)", s->n);
+        v = worse(v, grad_verdict(c, "own pgd", JT_ATK_PGD, s->ref.zero_frac, s->ref.nonfinite));
+        add(c, " (on %d points)", s->n);
     } else if (v == JT_CHECK_SKIP) {
         if (st != JT_OK) return skip_or_fail(s, c, st);
         set(c, JT_CHECK_SKIP, "no clean-correct point among the %d to attack", s->n);
@@ -693,7 +698,11 @@ jt_status jt_sanity_run(jt_oracle *full, jt_oracle *bpda, const float *x, const 
         snprintf(c->id, sizeof c->id, "%s", checks[k].id);
         snprintf(c->name, sizeof c->name, "%s", checks[k].name);
         out->n = k + 1;
-        if (opt && opt->progress) opt->progress(opt->progress_user, c->name, k, N_CHECKS);
+        if (opt && opt->progress) {
+            char what[64];
+            snprintf(what, sizeof what, "sanity %s %s", c->id, c->name);
+            opt->progress(opt->progress_user, what, k, N_CHECKS);
+        }
         if (s.n == 0) {
             set(c, JT_CHECK_SKIP, "no points");
             continue;
