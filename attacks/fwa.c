@@ -18,28 +18,29 @@
 /* ---- simplex projection ---- */
 
 /* The threshold theta of the projection onto {u >= 0, sum u = s}: the unique theta with
- * sum_i max(v_i - theta, 0) = s. Michelot's active-set iteration: theta = (sum_A v - s) / |A| over the
- * active set A, then A <- {v > theta}; theta never decreases and A only shrinks, so it ends after at
- * most n passes (usually 2 or 3) with the same theta as the sort-based formula of section 7.3, without
- * sorting (this loop is the inner loop of the whole attack). */
+ * sum_i max(v_i - theta, 0) = s. Michelot's iteration theta <- (sum_{v > theta} v - s) / #{v > theta}
+ * (this loop is the inner loop of the whole attack, so no sort): from any start theta_0 <= theta* it
+ * increases monotonically to theta*, the set {v > theta} only shrinks, and it stops when that set no
+ * longer changes. The start theta_0 = max v - s (theta* >= max v - s since u_max <= s) keeps the set
+ * small from the first pass; usually 2 or 3 passes. Same theta as the sort-based formula of 7.3. */
 double jt_simplex_theta(const double *v, int n, double s) {
     if (!(s > 0) || n <= 0) return INFINITY;
-    double sum = 0;
-    for (int i = 0; i < n; i++) sum += v[i];
-    int cnt = n;
-    double theta = (sum - s) / cnt;
-    for (int pass = 0; pass < n; pass++) {
-        double s2 = 0;
-        int c2 = 0;
-        for (int i = 0; i < n; i++) { /* branch-free: the comparison is unpredictable */
+    double vmax = v[0];
+    for (int i = 1; i < n; i++) vmax = v[i] > vmax ? v[i] : vmax;
+    double theta = vmax - s;
+    int prev = -1;
+    for (int pass = 0; pass <= n; pass++) {
+        double sum = 0;
+        int cnt = 0;
+        for (int i = 0; i < n; i++) {
             int in = v[i] > theta;
-            s2 += in ? v[i] : 0.0;
-            c2 += in;
+            sum += in ? v[i] : 0.0;
+            cnt += in;
         }
-        /* c2 >= 1: the largest v exceeds the mean of the active set, which is >= theta + s / cnt */
-        if (c2 == cnt || c2 == 0) break;
-        cnt = c2;
-        theta = (s2 - s) / cnt;
+        /* cnt >= 1: theta stays below max v (at most max v - s / cnt) */
+        if (cnt == prev || cnt == 0) break;
+        prev = cnt;
+        theta = (sum - s) / cnt;
     }
     return theta;
 }
@@ -72,7 +73,9 @@ static void cost_table(int k, double *cost) {
         for (int b = 0; b < k; b++) cost[a * k + b] = sqrt((double)((a - half) * (a - half) + (b - half) * (b - half)));
 }
 
-static size_t plan_size(const jt_fwa_shape *sh) { return (size_t)(sh->c * sh->h * sh->w) * (size_t)sh->k * (size_t)sh->k; }
+static size_t plan_size(const jt_fwa_shape *sh) {
+    return (size_t)(sh->c * sh->h * sh->w) * (size_t)sh->k * (size_t)sh->k;
+}
 
 void jt_fwa_identity_plan(const float *x, const jt_fwa_shape *sh, float *pi) {
     size_t kk = (size_t)sh->k * (size_t)sh->k, d = (size_t)(sh->c * sh->h * sh->w);
@@ -205,7 +208,8 @@ int jt_fwa_plan_check(const float *pi, const float *x, const jt_fwa_shape *sh, d
         for (size_t o = 0; o < kk; o++) {
             float p = pi[i * kk + o];
             if (!(p >= -1e-6f)) {
-                snprintf(why, cap, "plan entry (pixel %zu, offset %zu) = %.9g is negative or not finite", i, o, (double)p);
+                snprintf(why, cap, "plan entry (pixel %zu, offset %zu) = %.9g is negative or not finite", i, o,
+                         (double)p);
                 return 0;
             }
             mass += (double)p;
@@ -411,8 +415,9 @@ static jt_status fwa_batch(atk_job *j, fwa_buf *b, const jt_fwa_shape *sh, int s
     for (int e = 0; e < m; e++) {
         char why[200];
         if (!jt_fwa_plan_check(b->pi + (size_t)e * P, x + (size_t)e * d, sh, b->eps_abs[e], why, sizeof why))
-            return jt_fail(j->o->ctx, JT_ERR_NUMERIC, "attack '%s': the transport plan of example %lld fails the checks: %s",
-                           cfg->name, (long long)j->index[s0 + e], why);
+            return jt_fail(j->o->ctx, JT_ERR_NUMERIC,
+                           "attack '%s': the transport plan of example %lld fails the checks: %s", cfg->name,
+                           (long long)j->index[s0 + e], why);
         for (int64_t i = 0; i < d; i++) {
             size_t q = (size_t)e * d + (size_t)i;
             clipped += b->xp[q] > 1.0f ? (double)b->xp[q] - 1.0 : 0.0;
@@ -422,8 +427,9 @@ static jt_status fwa_batch(atk_job *j, fwa_buf *b, const jt_fwa_shape *sh, int s
         }
     }
     memcpy(j->x_adv + (size_t)s0 * d, b->xc, (size_t)m * (size_t)d * sizeof *b->xc);
-    jt_log(j->o->ctx, JT_LOG_DEBUG, "attack '%s': %d examples: mass clipped above 1 %.6g (mean), max L-inf %.6g, mean L1 %.6g",
-           cfg->name, m, clipped / m, linf, l1 / m);
+    jt_log(j->o->ctx, JT_LOG_DEBUG,
+           "attack '%s': %d examples: mass clipped above 1 %.6g (mean), max L-inf %.6g, mean L1 %.6g", cfg->name, m,
+           clipped / m, linf, l1 / m);
     /* the loss at the last iterate and a success seen only there */
     JT_TRY(jt_oracle_logits(j->o, b->xc, m, b->z));
     for (int e = 0; e < m; e++) {
@@ -439,8 +445,8 @@ jt_status jt_atk_fwa(atk_job *j) {
     jt_oracle *o = j->o;
     jt_fwa_shape sh = {.c = o->c, .h = o->h, .w = o->w, .k = cfg->fwa_kernel};
     if (sh.c * sh.h * sh.w != j->d)
-        return jt_fail(o->ctx, JT_ERR_ARG, "attack '%s': oracle shape %lldx%lldx%lld does not match d = %lld", cfg->name,
-                       (long long)sh.c, (long long)sh.h, (long long)sh.w, (long long)j->d);
+        return jt_fail(o->ctx, JT_ERR_ARG, "attack '%s': oracle shape %lldx%lldx%lld does not match d = %lld",
+                       cfg->name, (long long)sh.c, (long long)sh.h, (long long)sh.w, (long long)j->d);
     if (cfg->fwa_fw && !(cfg->fw_gamma > 0))
         return jt_fail(o->ctx, JT_ERR_ARG, "attack '%s': the Frank-Wolfe entropy gamma must be > 0 (got %g)", cfg->name,
                        cfg->fw_gamma);

@@ -1,7 +1,7 @@
 /* TI-BIM and its DI / MI variants (docs/attacks.md section 8): one routine for the presets ti-bim, mi,
  * di, ti-dim and ti-bim-author.
  *
- * Per example:  v <- x;  m <- 0;  repeat T times:
+ * Per example:  v <- x (or PGD's uniform random start when asked);  m <- 0;  repeat T times:
  *     u <- DI(v) with probability p_div (one coin per example and iteration), else v
  *     g <- grad_v CE(F(u), y)                  (back through DI's zero pad and bilinear resize)
  *     g <- W * g                              (depthwise "same" convolution, zero padding; optional)
@@ -91,8 +91,8 @@ static int64_t di_offset(int64_t S, int64_t s, float u) {
 }
 
 void jt_di_draw_for(const jt_attack_config *cfg, int64_t index, uint32_t iter, int64_t H, int64_t W, jt_di_draw *dr) {
-    /* one Philox block: coin, size, top, left */
-    jt_philox_out r = atk_rng_block(cfg, index, 0, iter, 0);
+    /* one Philox block: coin, size, top, left (sub 1: sub 0 is the optional random start) */
+    jt_philox_out r = atk_rng_block(cfg, index, 1, iter, 0);
     float u[4];
     for (int i = 0; i < 4; i++) u[i] = jt_u01_f32(r.v[i]);
     dr->apply = cfg->p_div > 0 && (double)u[0] < cfg->p_div;
@@ -221,8 +221,8 @@ jt_status jt_atk_ti(atk_job *j) {
     int n = j->n;
     int64_t d = j->d, K = j->K;
     if (o->c * o->h * o->w != d)
-        return jt_fail(o->ctx, JT_ERR_ARG, "attack '%s': oracle shape %lldx%lldx%lld does not match d = %lld", cfg->name,
-                       (long long)o->c, (long long)o->h, (long long)o->w, (long long)d);
+        return jt_fail(o->ctx, JT_ERR_ARG, "attack '%s': oracle shape %lldx%lldx%lld does not match d = %lld",
+                       cfg->name, (long long)o->c, (long long)o->h, (long long)o->w, (long long)d);
     int di = cfg->p_div > 0, k = cfg->ti_kernel;
     size_t nd = (size_t)n * (size_t)d;
     ti_buf b = {0};
@@ -244,9 +244,15 @@ jt_status jt_atk_ti(atk_job *j) {
     }
     kernel_1d(k, cfg->ti_nsig, b.w1);
     memcpy(b.v, j->x, nd * sizeof *b.v);
+    if (cfg->random_start) /* off in every preset; drawn as PGD's start: clip(x + U(-eps, eps)) */
+        for (int e = 0; e < n; e++) {
+            float *ve = b.v + (size_t)e * d, *u = b.gv, eps = (float)cfg->eps;
+            atk_uniform_fill(cfg, j->index[e], 0, 0, u, d);
+            for (int64_t i = 0; i < d; i++) ve[i] = atk_clampf(ve[i] + eps * (2.0f * u[i] - 1.0f), 0.0f, 1.0f);
+        }
     j->has_loss_trace = 1;
-    if (di) { /* the first gradient may be taken at DI(x): the first loss comes from a forward at x */
-        st = jt_oracle_logits(o, j->x, n, b.z);
+    if (di) { /* the first gradient may be taken at DI(v): the first loss comes from a forward at v */
+        st = jt_oracle_logits(o, b.v, n, b.z);
         if (st != JT_OK) goto out;
         for (int e = 0; e < n; e++)
             j->loss_first_sum += jt_attack_loss_eval(JT_LOSS_CE, b.z + (size_t)e * K, K, j->y[e], -1, NULL);

@@ -51,7 +51,9 @@ static void test_ti_kernel(void) {
         char name[64];
         snprintf(name, sizeof name, "ti/kernel/%d_3", k);
         if (fabs(centre - rows[r].want) < 5e-6 && fabs(sum - 1) < 1e-12 && asym < 1e-15 && peak) jt_test_ok(name);
-        else jt_test_fail(name, "centre %.6f (want %.5f), sum %.15g, asymmetry %.3g, peak %d", centre, rows[r].want, sum, asym, peak);
+        else
+            jt_test_fail(name, "centre %.6f (want %.5f), sum %.15g, asymmetry %.3g, peak %d", centre, rows[r].want, sum,
+                         asym, peak);
         free(w);
     }
     double w1;
@@ -100,8 +102,10 @@ static void test_simplex(void) {
         worst_sum = fmax(worst_sum, fabs(su - s) / (1 + vmax));
     }
     if (worst < 1e-12 && worst_sum < 1e-12 && !bad_zero && !neg) jt_test_ok("fwa/simplex_vs_bisection");
-    else jt_test_fail("fwa/simplex_vs_bisection", "worst element error %.3g, worst sum error %.3g, %d non-zero for s=0, %d negative",
-                      worst, worst_sum, bad_zero, neg);
+    else
+        jt_test_fail("fwa/simplex_vs_bisection",
+                     "worst element error %.3g, worst sum error %.3g, %d non-zero for s=0, %d negative", worst,
+                     worst_sum, bad_zero, neg);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -223,7 +227,8 @@ static double support(const jt_fwa_shape *sh, const float *x, const double *r, d
 }
 
 /* Optimality gap of p as the projection of q: max_{z in K} <q - p, z - p> (0 at the projection). */
-static double proj_gap(const jt_fwa_shape *sh, const float *x, const float *q, const float *p, double eps, double *scale) {
+static double proj_gap(const jt_fwa_shape *sh, const float *x, const float *q, const float *p, double eps,
+                       double *scale) {
     size_t P = plan_len(sh);
     double *r = xmalloc(P * sizeof *r), rp = 0, rmax = 0, sx = 0;
     for (size_t i = 0; i < P; i++) {
@@ -267,7 +272,8 @@ static void test_project_feasible(void) {
             }
             double minp = 0;
             for (size_t i = 0; i < P; i++) {
-                if (!entry_valid(sh, i) && pi[i] != 0.0f) bad++, snprintf(why, sizeof why, "masked entry %zu non-zero", i);
+                if (!entry_valid(sh, i) && pi[i] != 0.0f)
+                    bad++, snprintf(why, sizeof why, "masked entry %zu non-zero", i);
                 minp = fmin(minp, pi[i]);
             }
             if (minp < 0) bad++, snprintf(why, sizeof why, "negative entry %.3g", minp);
@@ -292,7 +298,8 @@ static void test_project_optimal(void) {
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         jt_fwa_shape *sh = &shapes[s];
         size_t P = plan_len(sh), d = (size_t)(sh->c * sh->h * sh->w), kk = (size_t)(sh->k * sh->k);
-        float *q = xmalloc(P * sizeof *q), *p = xmalloc(P * sizeof *p), *z = xmalloc(P * sizeof *z), *bad = xmalloc(P * sizeof *bad);
+        float *q = xmalloc(P * sizeof *q), *p = xmalloc(P * sizeof *p), *z = xmalloc(P * sizeof *z),
+              *bad = xmalloc(P * sizeof *bad);
         float *x = xmalloc(d * sizeof *x), *g = xmalloc(d * sizeof *g);
         double *work = xmalloc(2 * kk * sizeof *work);
         for (int trial = 0; trial < 8; trial++) {
@@ -347,9 +354,10 @@ static void test_project_optimal(void) {
         jt_test_ok("fwa/project_is_euclidean");
         jt_test_note("worst relative gap %.3g (control %.3g), %d active", worst, worst_ctrl, n_active);
     }
-    else jt_test_fail("fwa/project_is_euclidean",
-                      "worst relative gap %.3g, %d random feasible points closer, %d active, control gap %.3g", worst, closer,
-                      n_active, worst_ctrl);
+    else
+        jt_test_fail("fwa/project_is_euclidean",
+                     "worst relative gap %.3g, %d random feasible points closer, %d active, control gap %.3g", worst,
+                     closer, n_active, worst_ctrl);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -448,7 +456,9 @@ static void test_fwa_linear(jt_ctx *ctx) {
         for (int i = 0; i < n; i++) ns += succ[i];
         for (int64_t i = 0; i < n * d; i++) linf = fmax(linf, fabs((double)adv[i] - x[i]));
         if (ll > lf + 0.5 && ns >= n / 4 && linf > 0.05) jt_test_ok(name);
-        else jt_test_fail(name, "mean CE first %.4g last %.4g, %d/%d predictions changed, max L-inf %.3g", lf, ll, ns, n, linf);
+        else
+            jt_test_fail(name, "mean CE first %.4g last %.4g, %d/%d predictions changed, max L-inf %.3g", lf, ll, ns, n,
+                         linf);
         jt_test_note("%s: CE %.4g -> %.4g, %d/%d broken, max L-inf %.3g", name, lf, ll, ns, n, linf);
     }
     /* a larger budget never does worse on this model with the same settings (monotone in eps, pgd) */
@@ -476,6 +486,197 @@ static void test_fwa_linear(jt_ctx *ctx) {
     free(adv);
     free(y);
     free(succ);
+    lin_free(&m);
+    jt_oracle_free(o);
+}
+
+/* The attack loop of 7.3 against a reference built from the exposed pieces: x'(pi), clip, the oracle's
+ * CE gradient at the clipped image, zero gradient where x' is outside [0,1], normalisation by max|G|,
+ * step lr, projection; last iterate clipped. Bright images and a large step push mass above 1, so the
+ * clip mask is exercised (counted). */
+static void test_fwa_loop_reference(jt_ctx *ctx) {
+    int64_t C = 2, Hh = 5, Ww = 6, d = C * Hh * Ww, K = 3;
+    lin m;
+    lin_make(&m, K, d);
+    jt_oracle *o = NULL;
+    toy_linear_create(ctx, C, Hh, Ww, K, m.W, m.b, 4, &o);
+    int n = 6, T = 6;
+    jt_fwa_shape sh = {C, Hh, Ww, 3};
+    size_t P = plan_len(&sh);
+    float *x = xmalloc((size_t)(n * d) * sizeof *x), *adv = xmalloc((size_t)(n * d) * sizeof *adv);
+    float *pi = xmalloc(P * sizeof *pi), *img = xmalloc((size_t)d * sizeof *img), *xc = xmalloc((size_t)d * sizeof *xc),
+          *g = xmalloc((size_t)d * sizeof *g), *ref = xmalloc((size_t)(n * d) * sizeof *ref);
+    double *work = xmalloc(2 * 9 * sizeof *work);
+    int64_t *y = xmalloc((size_t)n * sizeof *y);
+    for (int64_t i = 0; i < n * d; i++) x[i] = 0.6f + 0.4f * (float)rnd();
+    labels_from(o, x, n, y);
+    jt_attack_config cfg;
+    jt_attack_preset(ctx, "fwa", JT_IMAGES_CIFAR, &cfg);
+    cfg.fwa_kernel = 3;
+    cfg.eps = 0.1;
+    cfg.alpha = 0.2;
+    cfg.steps = T;
+    int masked = 0, ok = 1;
+    for (int e = 0; e < n && ok; e++) {
+        const float *xe = x + (size_t)e * d;
+        double sx = 0;
+        for (int64_t i = 0; i < d; i++) sx += xe[i];
+        jt_fwa_identity_plan(xe, &sh, pi);
+        for (int t = 0; t < T && ok; t++) {
+            jt_fwa_plan_to_image(pi, &sh, img);
+            for (int64_t i = 0; i < d; i++) xc[i] = img[i] < 0 ? 0.0f : (img[i] > 1 ? 1.0f : img[i]);
+            ok = jt_oracle_loss_grad(o, xc, &y[e], NULL, 1, JT_LOSS_CE, NULL, g, NULL) == JT_OK;
+            double gmax = 0;
+            for (int64_t i = 0; i < d; i++) {
+                if (img[i] < 0 || img[i] > 1) g[i] = 0.0f, masked++;
+                gmax = fmax(gmax, fabs((double)g[i]));
+            }
+            jt_fwa_image_to_plan(g, &sh, cfg.alpha / (gmax + 1e-35), pi);
+            jt_fwa_project(pi, xe, &sh, cfg.eps * sx, cfg.dual_iter, cfg.dual_tol, work);
+        }
+        jt_fwa_plan_to_image(pi, &sh, img);
+        for (int64_t i = 0; i < d; i++) ref[(size_t)e * d + i] = img[i] < 0 ? 0.0f : (img[i] > 1 ? 1.0f : img[i]);
+    }
+    jt_attack_io io = {.n = n, .x = x, .y = y, .x_adv = adv};
+    if (!ok || jt_attack_run(o, &cfg, &io) != JT_OK)
+        jt_test_fail("fwa/loop_matches_reference", "%s", jt_ctx_error(ctx));
+    else if (memcmp(adv, ref, (size_t)(n * d) * sizeof *adv) != 0 || masked == 0)
+        jt_test_fail("fwa/loop_matches_reference", "attack and reference differ (or no clip mask used: %d)", masked);
+    else jt_test_ok("fwa/loop_matches_reference");
+    jt_test_note("%d gradient coordinates masked by the clip", masked);
+    free(x);
+    free(adv);
+    free(pi);
+    free(img);
+    free(xc);
+    free(g);
+    free(ref);
+    free(work);
+    free(y);
+    lin_free(&m);
+    jt_oracle_free(o);
+}
+
+/* Frank-Wolfe reference (7.4), written independently in double: entropic linear oracle
+ * pi*_lambda = x softmax((G - lambda C) / gamma) over the valid offsets, lambda by bisection on
+ * [0, max(0, 2 max|G| + gamma log(S / eps_abs))] (feasible end), pi <- pi + 2/(t+2) (pi* - pi). */
+static double fw_ref_rows(const jt_fwa_shape *sh, const float *x, const double *G, double lam, double gamma,
+                          double *out) {
+    size_t kk = (size_t)(sh->k * sh->k), rows = (size_t)(sh->c * sh->h * sh->w);
+    double total = 0;
+    for (size_t i = 0; i < rows; i++) {
+        double zmax = -INFINITY, z[64], sum = 0, cs = 0;
+        for (size_t o = 0; o < kk; o++) {
+            size_t e = i * kk + o;
+            double c = entry_cost(sh, e);
+            z[o] = entry_valid(sh, e) ? (G[e] - (c > 0 ? lam * c : 0)) / gamma : -INFINITY;
+            zmax = fmax(zmax, z[o]);
+        }
+        for (size_t o = 0; o < kk; o++) {
+            z[o] = exp(z[o] - zmax);
+            sum += z[o];
+            cs += entry_cost(sh, i * kk + o) * z[o];
+        }
+        total += x[i] * cs / sum;
+        if (out)
+            for (size_t o = 0; o < kk; o++) out[i * kk + o] = x[i] * z[o] / sum;
+    }
+    return total;
+}
+
+static void test_fw_reference(jt_ctx *ctx) {
+    int64_t C = 1, Hh = 5, Ww = 5, d = C * Hh * Ww, K = 3;
+    lin m;
+    lin_make(&m, K, d);
+    jt_oracle *o = NULL;
+    toy_linear_create(ctx, C, Hh, Ww, K, m.W, m.b, 4, &o);
+    int n = 4, T = 5;
+    jt_fwa_shape sh = {C, Hh, Ww, 5};
+    size_t P = plan_len(&sh), kk = 25;
+    float *x = xmalloc((size_t)(n * d) * sizeof *x), *adv = xmalloc((size_t)(n * d) * sizeof *adv);
+    float *pif = xmalloc(P * sizeof *pif), *img = xmalloc((size_t)d * sizeof *img),
+          *xc = xmalloc((size_t)d * sizeof *xc), *g = xmalloc((size_t)d * sizeof *g);
+    double *pi = xmalloc(P * sizeof *pi), *G = xmalloc(P * sizeof *G), *ps = xmalloc(P * sizeof *ps);
+    int64_t *y = xmalloc((size_t)n * sizeof *y);
+    for (int64_t i = 0; i < n * d; i++) x[i] = 0.3f + 0.6f * (float)rnd();
+    labels_from(o, x, n, y);
+    jt_attack_config cfg;
+    jt_attack_preset(ctx, "fwa", JT_IMAGES_CIFAR, &cfg);
+    cfg.fwa_fw = 1;
+    cfg.eps = 0.05;
+    cfg.steps = T;
+    double worst = 0;
+    int ok = 1, bisected = 0;
+    jt_attack_io io = {.n = n, .x = x, .y = y, .x_adv = adv};
+    if (jt_attack_run(o, &cfg, &io) != JT_OK) {
+        jt_test_fail("fwa/fw_matches_reference", "%s", jt_ctx_error(ctx));
+        ok = 0;
+    }
+    for (int e = 0; e < n && ok; e++) {
+        const float *xe = x + (size_t)e * d;
+        double sx = 0, S = 0;
+        for (int64_t i = 0; i < d; i++) sx += xe[i];
+        double eps = cfg.eps * sx;
+        for (size_t i = 0; i < P; i++) {
+            pi[i] = i % kk == 12 ? xe[i / kk] : 0.0;
+            if (entry_valid(&sh, i)) S += xe[i / kk] * entry_cost(&sh, i);
+        }
+        for (int t = 0; t < T; t++) {
+            for (size_t i = 0; i < P; i++) pif[i] = (float)pi[i];
+            jt_fwa_plan_to_image(pif, &sh, img);
+            for (int64_t i = 0; i < d; i++) xc[i] = img[i] < 0 ? 0.0f : (img[i] > 1 ? 1.0f : img[i]);
+            jt_oracle_loss_grad(o, xc, &y[e], NULL, 1, JT_LOSS_CE, NULL, g, NULL);
+            double gmax = 0;
+            for (int64_t i = 0; i < d; i++) {
+                if (img[i] < 0 || img[i] > 1) g[i] = 0.0f;
+                gmax = fmax(gmax, fabs((double)g[i]));
+            }
+            memset(G, 0, P * sizeof *G);
+            for (size_t i = 0; i < P; i++) {
+                if (!entry_valid(&sh, i)) continue;
+                int64_t pix = (int64_t)(i / kk), oo = (int64_t)(i % kk);
+                int64_t r = pix / Ww + oo / 5 - 2, q = pix % Ww + oo % 5 - 2;
+                G[i] = (double)g[r * Ww + q] / (gmax + 1e-35);
+            }
+            double lam = 0, gam = cfg.fw_gamma;
+            if (fw_ref_rows(&sh, xe, G, 0, gam, NULL) > eps) {
+                double lo = 0, hi = fmax(0, 2 * gmax / (gmax + 1e-35) + gam * log(S / eps));
+                for (int it = 0; it < cfg.dual_iter; it++) {
+                    double mid = 0.5 * (lo + hi), phi = fw_ref_rows(&sh, xe, G, mid, gam, NULL) - eps;
+                    if (phi > 0) lo = mid;
+                    else hi = mid;
+                    if (fabs(phi) < cfg.dual_tol || hi - lo < cfg.dual_tol) break;
+                }
+                lam = hi;
+                bisected++;
+            }
+            fw_ref_rows(&sh, xe, G, lam, gam, ps);
+            double step = 2.0 / (t + 2.0);
+            for (size_t i = 0; i < P; i++) pi[i] += step * (ps[i] - pi[i]);
+        }
+        for (size_t i = 0; i < P; i++) pif[i] = (float)pi[i];
+        jt_fwa_plan_to_image(pif, &sh, img);
+        for (int64_t i = 0; i < d; i++) {
+            double want = fmin(fmax(img[i], 0.0), 1.0);
+            worst = fmax(worst, fabs(want - adv[(size_t)e * d + i]));
+        }
+    }
+    if (ok) {
+        if (worst < 1e-5 && bisected > n) jt_test_ok("fwa/fw_matches_reference");
+        else
+            jt_test_fail("fwa/fw_matches_reference", "max difference %.3g (%d steps with an active budget)", worst,
+                         bisected);
+    }
+    free(x);
+    free(adv);
+    free(pif);
+    free(img);
+    free(xc);
+    free(g);
+    free(pi);
+    free(G);
+    free(ps);
+    free(y);
     lin_free(&m);
     jt_oracle_free(o);
 }
@@ -517,8 +718,18 @@ static void test_ti_equals_pgd(jt_ctx *ctx) {
         for (int64_t i = 0; i < n * d; i++) moved += a1[i] != x[i];
         if (moved && memcmp(a1, a2, (size_t)(n * d) * sizeof *a1) == 0) jt_test_ok("ti/k1_mu0_equals_pgd");
         else jt_test_fail("ti/k1_mu0_equals_pgd", "results differ (%d coordinates moved by PGD)", moved);
+        /* the optional random start is PGD's (same stream when seed and attack id agree) */
+        pgd.random_start = ti.random_start = 1;
+        pgd.seed = ti.seed = 11;
+        ti.attack_id = pgd.attack_id;
+        if (jt_attack_run(o, &pgd, &io1) == JT_OK && jt_attack_run(o, &ti, &io2) == JT_OK &&
+            memcmp(a1, a2, (size_t)(n * d) * sizeof *a1) == 0)
+            jt_test_ok("ti/k1_mu0_random_start_equals_pgd");
+        else jt_test_fail("ti/k1_mu0_random_start_equals_pgd", "results differ");
+        ti.random_start = pgd.random_start = 0;
         ti.ti_kernel = 5;
-        if (jt_attack_run(o, &ti, &io2) == JT_OK && memcmp(a1, a2, (size_t)(n * d) * sizeof *a1) != 0)
+        if (jt_attack_run(o, &pgd, &io1) == JT_OK && jt_attack_run(o, &ti, &io2) == JT_OK &&
+            memcmp(a1, a2, (size_t)(n * d) * sizeof *a1) != 0)
             jt_test_ok("ti/k5_differs_from_pgd");
         else jt_test_fail("ti/k5_differs_from_pgd", "smoothing had no effect");
     }
@@ -596,6 +807,65 @@ static void test_ti_linear_corner(jt_ctx *ctx) {
     jt_oracle_free(o);
 }
 
+/* A scripted oracle over d = 2 (1x1x2): class 0 always predicted, the gradient of call t is row t of
+ * a table, whatever x is. */
+typedef struct mom_script {
+    int calls;
+    float g[3][2];
+} mom_script;
+
+static jt_status mom_logits(jt_oracle *o, const float *x, int n, float *z) {
+    (void)o;
+    (void)x;
+    for (int i = 0; i < n; i++) z[2 * i] = 1.0f, z[2 * i + 1] = 0.0f;
+    return JT_OK;
+}
+
+static jt_status mom_loss_grad(jt_oracle *o, const float *x, const int64_t *y, const int64_t *t, int n,
+                               jt_attack_loss kind, float *loss, float *grad, float *z) {
+    mom_script *s = o->impl;
+    (void)t;
+    if (z) mom_logits(o, x, n, z);
+    for (int i = 0; i < n; i++) {
+        float zz[2] = {1.0f, 0.0f};
+        if (loss) loss[i] = (float)jt_attack_loss_eval(kind, zz, 2, y[i], -1, NULL);
+        grad[2 * i] = s->g[s->calls][0];
+        grad[2 * i + 1] = s->g[s->calls][1];
+    }
+    s->calls++;
+    return JT_OK;
+}
+
+static void mom_destroy(jt_oracle *o) { (void)o; }
+
+/* Momentum with mean|g| normalisation (mu = 1): g0 = (10, 1), g1 = (-0.03, -0.001) give
+ * m1 = (1.82, 0.18) and m2 = m1 + (-1.94, -0.06) = (-0.12, +0.12): the second step goes (-, +). Without
+ * the normalisation m2 = (9.97, 0.999) (+, +); without momentum (-, -). */
+static void test_ti_momentum(jt_ctx *ctx) {
+    static const jt_oracle_vtable vt = {.logits = mom_logits, .loss_grad = mom_loss_grad, .destroy = mom_destroy};
+    mom_script sc = {.calls = 0, .g = {{10.0f, 1.0f}, {-0.03f, -0.001f}, {0, 0}}};
+    jt_oracle o = {.vt = &vt, .ctx = ctx, .c = 1, .h = 1, .w = 2, .n_classes = 2, .max_batch = 4, .deterministic = 1,
+                   .impl = &sc};
+    float x[2] = {0.5f, 0.5f}, adv[2];
+    int64_t y[1] = {0};
+    jt_attack_config cfg;
+    jt_attack_preset(ctx, "mi", JT_IMAGES_CIFAR, &cfg);
+    cfg.eps = 0.1;
+    cfg.alpha = 0.01;
+    cfg.steps = 2;
+    jt_attack_io io = {.n = 1, .x = x, .y = y, .x_adv = adv};
+    if (jt_attack_run(&o, &cfg, &io) != JT_OK) {
+        jt_test_fail("ti/momentum_normalised", "%s", jt_ctx_error(ctx));
+        return;
+    }
+    float want0 = 0.5f + 0.01f - 0.01f, want1 = 0.5f + 0.01f + 0.01f;
+    if (sc.calls == 2 && fabs(adv[0] - want0) < 1e-7 && fabs(adv[1] - want1) < 1e-7)
+        jt_test_ok("ti/momentum_normalised");
+    else
+        jt_test_fail("ti/momentum_normalised", "got (%.7f, %.7f) after %d gradients, want (%.7f, %.7f)", adv[0], adv[1],
+                     sc.calls, want0, want1);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * DI
  * ------------------------------------------------------------------------------------------- */
@@ -608,8 +878,8 @@ static void test_di_adjoint(void) {
     double worst = 0;
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         int64_t d = cases[c].C * cases[c].H * cases[c].W;
-        float *v = xmalloc((size_t)d * sizeof *v), *u = xmalloc((size_t)d * sizeof *u), *dv = xmalloc((size_t)d * sizeof *dv),
-              *dtu = xmalloc((size_t)d * sizeof *dtu);
+        float *v = xmalloc((size_t)d * sizeof *v), *u = xmalloc((size_t)d * sizeof *u),
+              *dv = xmalloc((size_t)d * sizeof *dv), *dtu = xmalloc((size_t)d * sizeof *dtu);
         double *work = xmalloc((size_t)d * sizeof *work);
         for (int trial = 0; trial < 5; trial++) {
             for (int64_t i = 0; i < d; i++) v[i] = (float)rnd(), u[i] = (float)(2 * rnd() - 1);
@@ -647,8 +917,8 @@ static void test_di_values(void) {
             int pr = r - 1, pq = q - 2;
             double want = 0;
             if (pr >= 0 && pr < 2 && pq >= 0 && pq < 2)
-                want = 0.25 * ((double)v[(2 * pr) * 4 + 2 * pq] + v[(2 * pr) * 4 + 2 * pq + 1] + v[(2 * pr + 1) * 4 + 2 * pq] +
-                               v[(2 * pr + 1) * 4 + 2 * pq + 1]);
+                want = 0.25 * ((double)v[(2 * pr) * 4 + 2 * pq] + v[(2 * pr) * 4 + 2 * pq + 1] +
+                               v[(2 * pr + 1) * 4 + 2 * pq] + v[(2 * pr + 1) * 4 + 2 * pq + 1]);
             ok &= fabs(u[r * 4 + q] - want) < 1e-6;
         }
     if (ok) jt_test_ok("di/resize_values");
@@ -679,7 +949,8 @@ static void test_di_draws(void) {
             seen_top[dr.top]++;
         }
     }
-    int all = seen_s[28] && seen_s[29] && seen_s[30] && seen_s[31] && seen_top[0] && seen_top[1] && seen_top[2] && seen_top[3];
+    int all = seen_s[28] && seen_s[29] && seen_s[30] && seen_s[31] && seen_top[0] && seen_top[1] && seen_top[2] &&
+              seen_top[3];
     double freq = (double)applied / N;
     /* non-square: each side in its own range */
     jt_di_draw dr;
@@ -704,15 +975,25 @@ static void test_di_draws(void) {
         never &= !dr.apply;
     }
     if (!bad && all && fabs(freq - 0.7) < 0.04 && nsq && never) jt_test_ok("di/draws");
-    else jt_test_fail("di/draws", "%d bad draws, all values seen %d, apply frequency %.3f, non-square and variation %d, p_div=0 never %d", bad,
-                      all, freq, nsq, never);
+    else
+        jt_test_fail(
+            "di/draws",
+            "%d bad draws, all values seen %d, apply frequency %.3f, non-square and variation %d, p_div=0 never %d",
+            bad, all, freq, nsq, never);
 }
 
 /* ---------------------------------------------------------------------------------------------
  * Determinism and batch invariance
  * ------------------------------------------------------------------------------------------- */
 
-static void test_determinism(jt_ctx *ctx) {
+/* Same seed -> identical bytes for oracle batch sizes 1, 7 and 64 and 1 or 4 threads (FWA runs its
+ * per-example plan updates on the context's pool); another seed changes DI results only. */
+static void test_determinism(jt_ctx *ctx1) {
+    jt_ctx *ctx4 = NULL;
+    if (jt_ctx_create(4, &ctx4) != JT_OK) {
+        jt_test_fail("determinism/threads", "cannot create a 4-thread context");
+        return;
+    }
     struct { const char *preset; int fw; int64_t c, h, w; } rows[] = {
         {"ti-dim", 0, 3, 12, 10}, {"di", 0, 1, 4, 4}, {"fwa", 0, 3, 6, 6}, {"fwa", 1, 1, 4, 4}, {"fwa", 0, 1, 4, 4},
     };
@@ -732,6 +1013,7 @@ static void test_determinism(jt_ctx *ctx) {
         double lf = 0, ll = 0;
         for (int b = 0; b < 5 && ok; b++) {
             jt_oracle *o = NULL;
+            jt_ctx *ctx = b == 1 || b == 2 ? ctx4 : ctx1;
             toy_mlp_create(ctx, c, h, w, H, K, W1, b1, W2, b2, batches[b], &o);
             if (b == 0) labels_from(o, x, n, y);
             jt_attack_config cfg;
@@ -757,21 +1039,25 @@ static void test_determinism(jt_ctx *ctx) {
                 int64_t i = 0;
                 while (i < n * d && memcmp(&ref[i], &adv[i], sizeof *adv) == 0) i++;
                 ok = 0;
-                snprintf(why, sizeof why, "max_batch %d differs from the first run (example %lld, element %lld: %.9g vs %.9g)",
-                         batches[b], (long long)(i / d), (long long)(i % d), (double)adv[i], (double)ref[i]);
+                snprintf(
+                    why, sizeof why,
+                    "max_batch %d (threads %d) differs from the first run (example %lld, element %lld: %.9g vs %.9g)",
+                    batches[b], jt_ctx_threads(ctx), (long long)(i / d), (long long)(i % d), (double)adv[i],
+                    (double)ref[i]);
             } else if (b == 4) {
                 /* randomised attacks (DI) depend on the seed; FWA has no randomness */
                 int differs = memcmp(ref, adv, (size_t)(n * d) * sizeof *adv) != 0;
                 int random = cfg.kind == JT_ATK_TI && cfg.p_div > 0;
                 if (differs != random)
-                    ok = 0, snprintf(why, sizeof why, "another seed %s the result", differs ? "changed" : "did not change");
+                    ok = 0,
+                    snprintf(why, sizeof why, "another seed %s the result", differs ? "changed" : "did not change");
             }
             free(adv);
             jt_oracle_free(o);
         }
         char name[64];
-        snprintf(name, sizeof name, "determinism/batch_invariance/%s%s/%lldx%lldx%lld", rows[a].preset, rows[a].fw ? "-fw" : "",
-                 (long long)c, (long long)h, (long long)w);
+        snprintf(name, sizeof name, "determinism/batch_invariance/%s%s/%lldx%lldx%lld", rows[a].preset,
+                 rows[a].fw ? "-fw" : "", (long long)c, (long long)h, (long long)w);
         if (ok) jt_test_ok(name);
         else jt_test_fail(name, "%s", why);
         free(ref);
@@ -779,6 +1065,7 @@ static void test_determinism(jt_ctx *ctx) {
         free(x);
         free(y);
     }
+    jt_ctx_free(ctx4);
 }
 
 int main(void) {
@@ -792,8 +1079,11 @@ int main(void) {
     test_project_optimal();
     test_fwa_eps0(ctx);
     test_fwa_linear(ctx);
+    test_fwa_loop_reference(ctx);
+    test_fw_reference(ctx);
     test_ti_equals_pgd(ctx);
     test_ti_linear_corner(ctx);
+    test_ti_momentum(ctx);
     test_di_adjoint();
     test_di_values();
     test_di_draws();
