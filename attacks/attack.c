@@ -177,6 +177,9 @@ jt_status jt_attack_config_check(jt_ctx *ctx, const jt_attack_config *c) {
     }
     if (c->restarts < 1) BAD("restarts must be >= 1 (got %d)", c->name, c->restarts);
     if (c->eot < 1) BAD("eot must be >= 1 (got %d)", c->name, c->eot);
+    if (c->restarts > 1 && (c->kind == JT_ATK_TI || c->kind == JT_ATK_FWA || c->kind == JT_ATK_NOISE))
+        BAD("restarts are not supported by this attack (got %d)", c->name, c->restarts);
+    if (c->random_start && c->kind == JT_ATK_FWA) BAD("FWA starts from the identity plan (no random start)", c->name);
     int needs_steps = c->kind != JT_ATK_SQUARE && c->kind != JT_ATK_NOISE;
     if (needs_steps && c->steps < 1) BAD("steps must be >= 1 (got %d)", c->name, c->steps);
     int needs_alpha = c->kind == JT_ATK_PGD || c->kind == JT_ATK_PGD_L2 || c->kind == JT_ATK_PGD_FEAT ||
