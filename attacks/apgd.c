@@ -24,11 +24,10 @@
  * Outputs besides x_adv:
  *   iters[i]  run id * (N + 1) + k for the first misclassified iterate, k = 0 the start point and
  *             k = 1..N the iterate after k steps (so, with one run, the number of steps taken); -1 none.
- *   loss_first_sum  loss at the start point of the example's first run (APGD-T: first target)
- *   loss_last_sum   l_best of the run that decided the example's output (the fooling run, or the
- *                   run whose x_best is returned)
- *   zero_grad_count examples whose gradient at the first start point is all zero. */
-#include <stdio.h>
+ *   loss_first_sum, loss_last_sum  the loss at the start point and l_best of the run that decided the
+ *                   example's output (the fooling run, or the run whose x_best is returned), so that
+ *                   both come from the same loss (APGD-T: the same target) and last >= first
+ *   zero_grad_count examples whose gradient at their first start point is all zero. */
 
 #include "attack_internal.h"
 
@@ -56,7 +55,7 @@ int jt_apgd_checkpoints(int n_iter, int *iters_out, int *windows_out, int cap) {
 
 typedef struct apgd_buf {
     float *v, *vp, *g, *xb, *gb;          /* [n*d] iterate, previous iterate, gradient, best, its gradient */
-    float *loss, *lbest, *lcheck, *lprev; /* [n] */
+    float *loss, *lstart, *lbest, *lcheck, *lprev; /* [n] */
     float *eta;                           /* [n] step size */
     float *z;                             /* [n*K] logits */
     float *u;                             /* [d] random start */
@@ -75,6 +74,7 @@ static void buf_free(apgd_buf *b) {
     free(b->xb);
     free(b->gb);
     free(b->loss);
+    free(b->lstart);
     free(b->lbest);
     free(b->lcheck);
     free(b->lprev);
@@ -102,6 +102,7 @@ static jt_status buf_alloc(atk_job *j, apgd_buf *b) {
     b->xb = atk_alloc(j, n * d * sizeof(float), "best iterates");
     b->gb = atk_alloc(j, n * d * sizeof(float), "best gradients");
     b->loss = atk_alloc(j, n * sizeof(float), "losses");
+    b->lstart = atk_alloc(j, n * sizeof(float), "start losses");
     b->lbest = atk_alloc(j, n * sizeof(float), "best losses");
     b->lcheck = atk_alloc(j, n * sizeof(float), "checkpoint losses");
     b->lprev = atk_alloc(j, n * sizeof(float), "previous losses");
@@ -118,7 +119,7 @@ static jt_status buf_alloc(atk_job *j, apgd_buf *b) {
     b->first = atk_alloc(j, n * sizeof(int32_t), "iterations");
     b->cp = atk_alloc(j, N * sizeof(int), "checkpoints");
     b->win = atk_alloc(j, N * sizeof(int), "checkpoints");
-    if (!b->v || !b->vp || !b->g || !b->xb || !b->gb || !b->loss || !b->lbest || !b->lcheck || !b->lprev || !b->eta ||
+    if (!b->v || !b->vp || !b->g || !b->xb || !b->gb || !b->loss || !b->lstart || !b->lbest || !b->lcheck || !b->lprev || !b->eta ||
         !b->z || !b->u || !b->cy || !b->ct || !b->cidx || !b->act || !b->ups || !b->halved || !b->ok || !b->first ||
         !b->cp || !b->win)
         return JT_ERR_OOM;
@@ -164,7 +165,7 @@ static int all_zero(const float *g, int64_t d) {
 
 /* One APGD run on the m compacted examples of b (cy, ct, cidx, act set). Misclassified iterates are
  * written straight into the example's row of j->x_adv (the output when the run fools it); on return
- * b->ok, b->first, b->xb and b->lbest hold the run's results. */
+ * b->ok, b->first, b->xb, b->lstart and b->lbest hold the run's results. */
 static jt_status apgd_run(atk_job *j, apgd_buf *b, int m, uint32_t run, jt_attack_loss kind, int first_run) {
     const jt_attack_config *cfg = j->cfg;
     int64_t d = j->d, K = j->K;
@@ -176,16 +177,14 @@ static jt_status apgd_run(atk_job *j, apgd_buf *b, int m, uint32_t run, jt_attac
     JT_TRY(atk_grad(j, b->v, b->cy, t, m, kind, b->loss, b->g, b->z));
     for (int k = 0; k < m; k++) {
         size_t o = (size_t)k * d;
-        if (first_run) {
-            j->loss_first_sum += b->loss[k];
-            j->zero_grad_count += all_zero(b->g + o, d);
-        }
+        if (first_run) j->zero_grad_count += all_zero(b->g + o, d);
         b->ok[k] = atk_argmax(b->z + (size_t)k * K, K) == b->cy[k];
         b->first[k] = b->ok[k] ? -1 : 0;
         if (!b->ok[k]) memcpy(j->x_adv + (size_t)b->act[k] * d, b->v + o, row);
         memcpy(b->xb + o, b->v + o, row);
         memcpy(b->gb + o, b->g + o, row);
         memcpy(b->vp + o, b->v + o, row);
+        b->lstart[k] = b->loss[k];
         b->lbest[k] = b->loss[k];
         b->lcheck[k] = b->loss[k];
         b->eta[k] = 2.0f * eps;
@@ -301,12 +300,12 @@ jt_status jt_atk_apgd(atk_job *j) {
     jt_status st = buf_alloc(j, &b);
     int *done = atk_alloc(j, (size_t)n * sizeof *done, "flags");
     float *keep = atk_alloc(j, (size_t)n * sizeof *keep, "kept losses");
+    float *keep0 = atk_alloc(j, (size_t)n * sizeof *keep0, "kept start losses");
     int64_t *tg = targeted ? atk_alloc(j, (size_t)n * (size_t)nt * sizeof *tg, "targets") : NULL;
-    if (st == JT_OK && (!done || !keep || (targeted && !tg))) st = JT_ERR_OOM;
+    if (st == JT_OK && (!done || !keep || !keep0 || (targeted && !tg))) st = JT_ERR_OOM;
     if (st == JT_OK && targeted) st = apgd_targets(j, nt, tg);
     if (st != JT_OK) goto out;
     memcpy(j->x_adv, j->x, (size_t)n * row);
-    for (int i = 0; i < n; i++) keep[i] = -INFINITY;
     j->has_loss_trace = 1;
     for (int tau = 0; tau < nt && st == JT_OK; tau++) {
         for (int r = 0; r < R && st == JT_OK; r++) {
@@ -327,19 +326,25 @@ jt_status jt_atk_apgd(atk_job *j) {
                 if (!b.ok[k]) { /* fooled: x_adv already holds the last misclassified iterate */
                     done[i] = 1;
                     keep[i] = b.lbest[k];
+                    keep0[i] = b.lstart[k];
                     if (j->iters) j->iters[i] = (int32_t)(run * (N + 1) + b.first[k]);
-                } else if (targeted || b.lbest[k] > keep[i]) {
+                } else if (targeted || run == 0 || b.lbest[k] > keep[i]) {
                     memcpy(j->x_adv + (size_t)i * d, b.xb + (size_t)k * d, row);
                     keep[i] = b.lbest[k];
+                    keep0[i] = b.lstart[k];
                 }
             }
         }
     }
-    for (int i = 0; st == JT_OK && i < n; i++) j->loss_last_sum += keep[i];
+    for (int i = 0; st == JT_OK && i < n; i++) {
+        j->loss_first_sum += keep0[i];
+        j->loss_last_sum += keep[i];
+    }
 out:
     buf_free(&b);
     free(done);
     free(keep);
+    free(keep0);
     free(tg);
     return st;
 }

@@ -144,9 +144,9 @@ int jt_fwa_plan_check(const float *pi, const float *x, const jt_fwa_shape *sh, d
 /* Normalised k x k Gaussian kernel of section 8: 1-D weights phi(-nsig + 2 nsig j / (k - 1)), outer
  * product, sum 1 (k = 1: the single weight 1). */
 void jt_ti_kernel(int k, double nsig, double *w /* k*k */);
-/* One DI draw for an example at an iteration: applied with probability p_div; resized size
- * sh x sw (uniform in {floor(0.9 S), ..., S - 1} from one uniform for both sides), pad offsets
- * top/left uniform in {0, ..., S - s - 1}. A side with S < 2 is left unchanged. */
+/* One DI draw for an example at an iteration (RNG sub 1, block 0: coin, size, top, left): applied
+ * with probability p_div; resized size sh x sw (uniform in {floor(0.9 S), ..., S - 1}, one uniform for
+ * both sides), pad offsets top/left uniform in {0, ..., S - s - 1}. A side with S < 2 is unchanged. */
 typedef struct jt_di_draw {
     int apply;
     int64_t sh, sw, top, left;

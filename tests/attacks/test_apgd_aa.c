@@ -29,7 +29,7 @@ static void log_sink(void *user, jt_log_level level, const char *msg) {
     logcap *c = user;
     if (c->on) {
         size_t l = strlen(c->text);
-        snprintf(c->text + l, sizeof c->text - l, "%s\n", msg);
+        jt_test_fmt(c->text + l, sizeof c->text - l, "%s\n", msg);
     } else if (level <= JT_LOG_WARN) {
         fprintf(stderr, "jatp: %s\n", msg);
     }
@@ -45,7 +45,7 @@ static void test_checkpoints(void) {
     for (int r = 0; r < 3; r++) {
         int it[64], w[64];
         char name[64];
-        snprintf(name, sizeof name, "apgd/checkpoints/N%d", rows[r].N);
+        jt_test_fmt(name, sizeof name, "apgd/checkpoints/N%d", rows[r].N);
         int c = jt_apgd_checkpoints(rows[r].N, it, w, 64);
         int bad = c != rows[r].count;
         for (int k = 0; k < c && !bad; k++) bad = it[k] != rows[r].it[k] || w[k] != rows[r].w[k];
@@ -56,7 +56,7 @@ static void test_checkpoints(void) {
         char got[512] = "";
         for (int k = 0; k < c && k < 64; k++) {
             size_t l = strlen(got);
-            snprintf(got + l, sizeof got - l, " (%d,%d)", it[k], w[k]);
+            jt_test_fmt(got + l, sizeof got - l, " (%d,%d)", it[k], w[k]);
         }
         jt_test_fail(name, "got %d checkpoints:%s", c, got);
     }
@@ -139,7 +139,7 @@ static void test_linear_closed_form(jt_ctx *ctx) {
         jt_attack_config cfg;
         char name[64];
         int is_aa = a >= 3;
-        snprintf(name, sizeof name, is_aa ? "aa/linear_exact_accuracy/%s" : "apgd/linear_soundness/%s", atks[a]);
+        jt_test_fmt(name, sizeof name, is_aa ? "aa/linear_exact_accuracy/%s" : "apgd/linear_soundness/%s", atks[a]);
         jt_attack_preset(ctx, atks[a], JT_IMAGES_CIFAR, &cfg);
         set_eps(&cfg, eps);
         cfg.seed = 5;
@@ -284,6 +284,17 @@ static int64_t kth_class(const float *z, int64_t K, int r) {
     return c;
 }
 
+/* The attack loss of example i at v (for APGD-T: the target of its last run, kth_class(nt + 1)). */
+static float loss_at(jt_oracle *o, const float *v, int64_t y, int64_t t, jt_attack_loss kind) {
+    float l = NAN, g[16], z[8];
+    jt_oracle_loss_grad(o, v, &y, &t, 1, kind, &l, g, z);
+    return l;
+}
+
+/* Per example: l(returned) >= l(start) for the examples APGD did not break (they return x_best).
+ * Then a second run on exactly those examples (same global indices, so the same per-example results)
+ * checks the diagnostics: loss_last = mean l_best = mean loss at the returned points (x_best
+ * re-evaluated equals l_best) and loss_first = mean loss at the start points of those runs. */
 static void test_not_worse_than_start(jt_ctx *ctx) {
     mlp m;
     mlp_make(&m, 16, 16, 4, 1.0, 1.0);
@@ -292,31 +303,48 @@ static void test_not_worse_than_start(jt_ctx *ctx) {
     int n = 60;
     int64_t d = 16, K = 4;
     float *x = malloc((size_t)n * d * sizeof *x), *adv = malloc((size_t)n * d * sizeof *adv);
-    int64_t *y = malloc((size_t)n * sizeof *y);
-    uint8_t *succ = malloc((size_t)n);
+    float *xs = malloc((size_t)n * d * sizeof *xs), *advs = malloc((size_t)n * d * sizeof *advs);
+    int64_t *y = malloc((size_t)n * sizeof *y), *ys = malloc((size_t)n * sizeof *ys), *idx = malloc((size_t)n * sizeof *idx);
+    uint8_t *succ = malloc((size_t)n), *succs = malloc((size_t)n);
     for (int i = 0; i < n * d; i++) x[i] = 0.1f + 0.8f * (float)rnd();
     jt_oracle_predict(o, x, n, y, NULL);
     const char *atks[] = {"apgd-ce", "apgd-dlr", "apgd-t"};
     for (int a = 0; a < 3; a++) {
         char name[64];
-        snprintf(name, sizeof name, "apgd/not_worse_than_start/%s", atks[a]);
+        jt_test_fmt(name, sizeof name, "apgd/not_worse_than_start/%s", atks[a]);
         jt_attack_config cfg;
         jt_attack_preset(ctx, atks[a], JT_IMAGES_CIFAR, &cfg);
         cfg.eps = 0.03;
         cfg.steps = 30;
         cfg.seed = 11;
-        double lf = 0, ll = 0;
-        jt_attack_io io = {.n = n, .x = x, .y = y, .x_adv = adv, .success = succ, .loss_first = &lf, .loss_last = &ll};
+        jt_attack_io io = {.n = n, .x = x, .y = y, .x_adv = adv, .success = succ};
         if (jt_attack_run(o, &cfg, &io) != JT_OK) {
             jt_test_fail(name, "%s", jt_ctx_error(ctx));
             continue;
         }
-        int nt = cfg.n_targets < K - 1 ? cfg.n_targets : (int)K - 1, checked = 0, worse = 0;
-        double worst = 0;
-        for (int i = 0; i < n; i++) {
-            if (succ[i]) continue;
-            /* never fooled: the returned point is x_best of the example's last run */
-            float v[16], z[4], g[16], l0, l1;
+        int nt = cfg.n_targets < K - 1 ? cfg.n_targets : (int)K - 1, ms = 0;
+        for (int i = 0; i < n; i++)
+            if (!succ[i]) {
+                memcpy(xs + (size_t)ms * d, x + (size_t)i * d, (size_t)d * sizeof *xs);
+                ys[ms] = y[i];
+                idx[ms++] = i;
+            }
+        double lf = 0, ll = 0;
+        jt_attack_io io2 = {.n = ms, .x = xs, .y = ys, .index = idx, .x_adv = advs, .success = succs, .loss_first = &lf,
+                            .loss_last = &ll};
+        if (ms < 5) {
+            jt_test_fail(name, "only %d examples left unbroken: the test is too easy", ms);
+            continue;
+        }
+        if (jt_attack_run(o, &cfg, &io2) != JT_OK) {
+            jt_test_fail(name, "%s", jt_ctx_error(ctx));
+            continue;
+        }
+        int worse = 0, differ = 0;
+        double worst = 0, s0 = 0, s1 = 0;
+        for (int k = 0; k < ms; k++) {
+            int i = (int)idx[k];
+            float v[16], z[8];
             int64_t t = -1;
             uint32_t run = 0;
             jt_attack_loss kind = cfg.loss;
@@ -326,28 +354,231 @@ static void test_not_worse_than_start(jt_ctx *ctx) {
                 run = (uint32_t)(nt - 1);
                 kind = JT_LOSS_DLR_T;
             }
+            differ += succs[k] || memcmp(advs + (size_t)k * d, adv + (size_t)i * d, (size_t)d * sizeof *adv) != 0;
             start_point(&cfg, i, run, x + (size_t)i * d, v, d);
-            jt_oracle_loss_grad(o, v, y + i, &t, 1, kind, &l0, g, z);
-            jt_oracle_loss_grad(o, adv + (size_t)i * d, y + i, &t, 1, kind, &l1, g, z);
-            checked++;
+            float l0 = loss_at(o, v, y[i], t, kind), l1 = loss_at(o, advs + (size_t)k * d, y[i], t, kind);
+            s0 += l0;
+            s1 += l1;
             if (l1 < l0) {
                 worse++;
                 worst = l0 - l1 > worst ? l0 - l1 : worst;
             }
         }
-        /* with one run per example the diagnostics compare l_best with the start loss too */
-        int diag_bad = a < 2 && !(ll >= lf);
-        if (checked < 5) jt_test_fail(name, "only %d examples left unbroken: the test is too easy", checked);
-        else if (worse || diag_bad)
-            jt_test_fail(name, "%d of %d ended below their start loss (worst by %.3g); mean first %.6g last %.6g", worse,
-                         checked, worst, lf, ll);
+        s0 /= ms;
+        s1 /= ms;
+        int diag_bad = fabs(ll - s1) > 1e-6 * (1 + fabs(s1)) || fabs(lf - s0) > 1e-6 * (1 + fabs(s0));
+        if (differ) jt_test_fail(name, "%d of %d examples changed when rerun alone with their indices", differ, ms);
+        else if (worse) jt_test_fail(name, "%d of %d ended below their start loss (worst by %.3g)", worse, ms, worst);
+        else if (diag_bad)
+            jt_test_fail(name, "diagnostics: loss_first %.9g (start points %.9g), loss_last %.9g (returned points %.9g)", lf,
+                         s0, ll, s1);
         else jt_test_ok(name);
     }
     free(x);
     free(adv);
+    free(xs);
+    free(advs);
     free(y);
+    free(ys);
+    free(idx);
     free(succ);
+    free(succs);
     jt_oracle_free(o);
+}
+
+/* ---- 4b. the library against a direct transcription of section 3.3 ----
+ * Per example, one run at a time, with AutoAttack's look-back over a loss history (hist[0] = 0 stands
+ * for the unwritten row of fidelity note a) instead of the library's running counter, and the outer
+ * loop of section 3.4 (R = 1). The float operations are those of the pseudo-code, in its order, so the
+ * results must agree bit for bit. */
+
+static void ref_step(float *v, float *vp, const float *g, const float *x, float eps, float eta, float a, int64_t d) {
+    float nv[16];
+    for (int64_t e = 0; e < d; e++) {
+        float lo = x[e] - eps, hi = x[e] + eps;
+        float s = atk_clampf(atk_clampf(v[e] + eta * atk_sign(g[e]), lo, hi), 0.0f, 1.0f);
+        nv[e] = atk_clampf(atk_clampf(v[e] + (s - v[e]) * a + (v[e] - vp[e]) * (1.0f - a), lo, hi), 0.0f, 1.0f);
+    }
+    memcpy(vp, v, (size_t)d * sizeof *v);
+    memcpy(v, nv, (size_t)d * sizeof *v);
+}
+
+/* One run; returns 1 when an iterate was misclassified (out = the last one), else 0 (out = x_best). */
+static int ref_run(jt_oracle *o, const jt_attack_config *cfg, int64_t index, uint32_t run, const float *x, int64_t y,
+                   int64_t t, jt_attack_loss kind, float *out, int32_t *first) {
+    int64_t d = jt_oracle_dim(o), K = o->n_classes;
+    int N = cfg->steps;
+    float v[16], vp[16], g[16], xb[16], gb[16], xa[16], z[8], l, eps = (float)cfg->eps;
+    float *hist = malloc((size_t)(N + 1) * sizeof *hist); /* hist[k + 1] = loss after step k; hist[0] = 0 */
+    start_point(cfg, index, run, x, v, d);
+    jt_oracle_loss_grad(o, v, &y, &t, 1, kind, &l, g, z);
+    int ok = kth_class(z, K, 1) == y;
+    *first = ok ? -1 : 0;
+    memcpy(xa, v, sizeof v);
+    memcpy(xb, v, sizeof v);
+    memcpy(gb, g, sizeof g);
+    memcpy(vp, v, sizeof v);
+    float lb = l, lcheck = l, eta = 2.0f * eps;
+    int w = (int)(0.22 * N), w_min = (int)(0.06 * N), dec = (int)(0.03 * N), cnt = 0, halved_last = 1;
+    w = w < 1 ? 1 : w;
+    w_min = w_min < 1 ? 1 : w_min;
+    dec = dec < 1 ? 1 : dec;
+    hist[0] = 0.0f;
+    for (int k = 0; k < N; k++) {
+        ref_step(v, vp, g, x, eps, eta, k == 0 ? 1.0f : 0.75f, d);
+        jt_oracle_loss_grad(o, v, &y, &t, 1, kind, &l, g, z);
+        hist[k + 1] = l;
+        if (kth_class(z, K, 1) != y) {
+            ok = 0;
+            memcpy(xa, v, sizeof v);
+            if (*first < 0) *first = k + 1;
+        }
+        if (l > lb) {
+            memcpy(xb, v, sizeof v);
+            memcpy(gb, g, sizeof g);
+            lb = l;
+        }
+        if (++cnt == w) {
+            int ups = 0;
+            for (int mm = 0; mm < w; mm++) ups += hist[k - mm + 1] > hist[k - mm];
+            int halve = ups <= cfg->rho * w || (!halved_last && lcheck >= lb);
+            halved_last = halve;
+            lcheck = lb;
+            if (halve) {
+                eta /= 2.0f;
+                memcpy(v, xb, sizeof v);
+                memcpy(g, gb, sizeof g);
+            }
+            w = w - dec > w_min ? w - dec : w_min;
+            cnt = 0;
+        }
+    }
+    free(hist);
+    memcpy(out, ok ? xb : xa, (size_t)d * sizeof *out);
+    return !ok;
+}
+
+static void test_reference_runs(jt_ctx *ctx) {
+    mlp m;
+    mlp_make(&m, 4, 8, 4, 4.0, 1.0);
+    jt_oracle *o = NULL;
+    toy_mlp_create(ctx, 1, 1, 4, m.H, m.K, m.W1, m.b1, m.W2, m.b2, 8, &o);
+    int n = 40;
+    int64_t d = 4, K = 4;
+    float x[160], adv[160], want[4], z[4];
+    int64_t y[40];
+    int32_t its[40];
+    uint8_t succ[40];
+    for (int i = 0; i < n * d; i++) x[i] = 0.1f + 0.8f * (float)rnd();
+    jt_oracle_predict(o, x, n, y, NULL);
+    const char *atks[] = {"apgd-ce", "apgd-dlr", "apgd-t"};
+    static const int Ns[] = {10, 40, 100}; /* 40: windows 8 and 4, where ups = rho*w can happen */
+    for (int a = 0; a < 3; a++)
+        for (int q = 0; q < 3; q++) {
+            char name[64];
+            jt_test_fmt(name, sizeof name, "apgd/reference_run/%s/N%d", atks[a], Ns[q]);
+            jt_attack_config cfg;
+            jt_attack_preset(ctx, atks[a], JT_IMAGES_CIFAR, &cfg);
+            cfg.eps = 0.1;
+            cfg.steps = Ns[q];
+            cfg.n_targets = 3;
+            cfg.seed = 1;
+            jt_attack_io io = {.n = n, .x = x, .y = y, .x_adv = adv, .iters = its, .success = succ};
+            if (jt_attack_run(o, &cfg, &io) != JT_OK) {
+                jt_test_fail(name, "%s", jt_ctx_error(ctx));
+                continue;
+            }
+            int bad = 0, fooled = 0;
+            char why[200] = "";
+            for (int i = 0; i < n; i++) {
+                int runs = a == 2 ? 3 : 1, hit = 0;
+                int32_t first = -1, want_it = -1;
+                jt_oracle_logits(o, x + (size_t)i * d, 1, z);
+                for (int r = 0; r < runs && !hit; r++) {
+                    int64_t t = a == 2 ? kth_class(z, K, r + 2) : -1;
+                    jt_attack_loss kind = a == 2 ? JT_LOSS_DLR_T : cfg.loss;
+                    hit = ref_run(o, &cfg, i, (uint32_t)r, x + (size_t)i * d, y[i], t, kind, want, &first);
+                    if (hit) want_it = r * (cfg.steps + 1) + first;
+                }
+                fooled += hit;
+                if ((memcmp(want, adv + (size_t)i * d, sizeof want) != 0 || its[i] != want_it || succ[i] != hit) && !bad++)
+                    jt_test_fmt(why, sizeof why, "example %d: x_adv[0] %.9g want %.9g, iters %d want %d, success %d want %d", i,
+                             adv[i * d], want[0], its[i], want_it, succ[i], hit);
+            }
+            if (bad) jt_test_fail(name, "%d of %d examples differ; first: %s", bad, n, why);
+            else if (fooled == 0 || fooled == n) jt_test_fail(name, "%d of %d fooled: not a useful mix", fooled, n);
+            else jt_test_ok(name);
+        }
+    jt_oracle_free(o);
+}
+
+/* ---- 4c. the second halving condition (fidelity note c) with scripted losses ----
+ * One example, d = 1, N = 40 (checkpoints after 8 and 15 iterations, windows 8 and 7). Losses by
+ * oracle call: start 10; first window 0..7 (7 rises > 0.75*8: no halving by oscillation, no
+ * improvement on the start); second window 1..7 (6 rises > 0.75*7); then rising past 10. The second
+ * condition must not fire at the first checkpoint (halved_last starts true) and must fire at the
+ * second. The gradient's sign follows a fixed pattern so that every position reveals the step size;
+ * the library's sequence of queried points must equal the transcription's. */
+
+typedef struct scripted_loss {
+    int calls;
+    float pos[64];
+} scripted_loss;
+
+static float sl_loss(int c) { return c == 0 ? 10.0f : (c <= 8 ? (float)(c - 1) : (c <= 15 ? (float)(c - 8) : 20.0f + c)); }
+
+static void sc_destroy_noop(jt_oracle *o) { (void)o; }
+
+static jt_status sl_logits(jt_oracle *o, const float *x, int n, float *z) {
+    (void)o;
+    (void)x;
+    for (int i = 0; i < n; i++) z[2 * i] = 1.0f, z[2 * i + 1] = 0.0f;
+    return JT_OK;
+}
+
+static jt_status sl_loss_grad(jt_oracle *o, const float *x, const int64_t *y, const int64_t *t, int n,
+                              jt_attack_loss kind, float *loss, float *grad, float *z) {
+    scripted_loss *s = o->impl;
+    (void)y;
+    (void)t;
+    (void)kind;
+    for (int i = 0; i < n; i++) {
+        int c = s->calls++;
+        if (c < 64) s->pos[c] = x[i];
+        if (loss) loss[i] = sl_loss(c);
+        grad[i] = c % 3 == 0 ? 1.0f : -1.0f;
+        if (z) z[2 * i] = 1.0f, z[2 * i + 1] = 0.0f;
+    }
+    return JT_OK;
+}
+
+static void test_second_condition(jt_ctx *ctx) {
+    const char *name = "apgd/fidelity_second_halving_condition";
+    static const jt_oracle_vtable vt = {.logits = sl_logits, .loss_grad = sl_loss_grad, .destroy = sc_destroy_noop};
+    scripted_loss lib = {0}, ref = {0};
+    jt_oracle o = {.vt = &vt, .ctx = ctx, .c = 1, .h = 1, .w = 1, .n_classes = 2, .max_batch = 1, .deterministic = 1,
+                   .impl = &lib};
+    float x = 0.5f, adv = -1, want = -2;
+    int64_t y = 0;
+    int32_t first = 0;
+    jt_attack_config cfg;
+    jt_attack_preset(ctx, "apgd-ce", JT_IMAGES_CIFAR, &cfg);
+    cfg.eps = 0.25;
+    cfg.steps = 40;
+    jt_attack_io io = {.n = 1, .x = &x, .y = &y, .x_adv = &adv};
+    if (jt_attack_run(&o, &cfg, &io) != JT_OK) {
+        jt_test_fail(name, "%s", jt_ctx_error(ctx));
+        return;
+    }
+    o.impl = &ref;
+    ref_run(&o, &cfg, 0, 0, &x, y, -1, JT_LOSS_CE, &want, &first);
+    int at = -1;
+    for (int c = 0; c < 41 && at < 0; c++)
+        if (lib.pos[c] != ref.pos[c]) at = c;
+    if (lib.calls != 41 || ref.calls != 41) jt_test_fail(name, "%d and %d oracle calls, want 41", lib.calls, ref.calls);
+    else if (at >= 0) jt_test_fail(name, "query %d at %.9g, the transcription's at %.9g", at, lib.pos[at], ref.pos[at]);
+    else if (adv != want) jt_test_fail(name, "returned %.9g, want %.9g", adv, want);
+    else jt_test_ok(name);
 }
 
 /* ---- 5. AutoAttack bookkeeping with a scripted oracle (section 12.4) ----
@@ -396,7 +627,6 @@ static jt_status sc_loss_grad(jt_oracle *o, const float *x, const int64_t *y, co
     return JT_OK;
 }
 
-static void sc_destroy(jt_oracle *o) { (void)o; }
 
 static void sc_progress(void *user, const char *what, int64_t done, int64_t total) {
     script *s = user;
@@ -407,7 +637,7 @@ static void sc_progress(void *user, const char *what, int64_t done, int64_t tota
 
 static void test_aa_bookkeeping(jt_ctx *ctx, logcap *cap) {
     const char *name = "aa/bookkeeping";
-    static const jt_oracle_vtable vt = {.logits = sc_logits, .loss_grad = sc_loss_grad, .destroy = sc_destroy};
+    static const jt_oracle_vtable vt = {.logits = sc_logits, .loss_grad = sc_loss_grad, .destroy = sc_destroy_noop};
     script *s = calloc(1, sizeof *s);
     jt_oracle o = {.vt = &vt, .ctx = ctx, .c = 1, .h = 1, .w = 2, .n_classes = 3, .max_batch = 5, .deterministic = 1,
                    .impl = s};
@@ -429,8 +659,8 @@ static void test_aa_bookkeeping(jt_ctx *ctx, logcap *cap) {
     static const jt_attack_loss losses[3] = {JT_LOSS_CE, JT_LOSS_CW, JT_LOSS_DLR};
     for (int c = 0; c < 3; c++) {
         jt_attack_preset(ctx, "pgd", JT_IMAGES_CIFAR, &comps[c]);
-        snprintf(comps[c].name, sizeof comps[c].name, "scripted-%d", c);
-        snprintf(s->progress_name[c], sizeof s->progress_name[c], "%s", comps[c].name);
+        jt_test_fmt(comps[c].name, sizeof comps[c].name, "scripted-%d", c);
+        jt_test_fmt(s->progress_name[c], sizeof s->progress_name[c], "%s", comps[c].name);
         comps[c].loss = losses[c];
         comps[c].random_start = 0;
         comps[c].eps = 0.01;
@@ -438,7 +668,7 @@ static void test_aa_bookkeeping(jt_ctx *ctx, logcap *cap) {
         comps[c].steps = 5;
     }
     memset(&cfg, 0, sizeof cfg);
-    snprintf(cfg.name, sizeof cfg.name, "aa-scripted");
+    jt_test_fmt(cfg.name, sizeof cfg.name, "aa-scripted");
     cfg.kind = JT_ATK_AUTOATTACK;
     cfg.eps = 0.01;
     cfg.n_components = 3;
@@ -471,29 +701,29 @@ static void test_aa_bookkeeping(jt_ctx *ctx, logcap *cap) {
             robust_after[c] += alive;
             int should_see = !s->mistake[i] && (want < 0 || want >= c);
             if (s->seen[c][i] != should_see && !bad++)
-                snprintf(why, sizeof why, "example %d %s component %d", i, should_see ? "not seen by" : "seen by", c);
+                jt_test_fmt(why, sizeof why, "example %d %s component %d", i, should_see ? "not seen by" : "seen by", c);
         }
         float want_x1 = want >= 0 ? 0.5f - 0.01f : 0.5f;
         int ok = comp[i] == want && succ[i] == (s->mistake[i] || want >= 0) && att[i] == !s->mistake[i] &&
                  adv[2 * i] == x[2 * i] && fabsf(adv[2 * i + 1] - want_x1) < 1e-7f && it[i] == (want >= 0 ? 2 : -1) &&
                  pc[i] == (s->mistake[i] ? (y[i] + 1) % 3 : y[i]);
         if (!ok && !bad++)
-            snprintf(why, sizeof why,
+            jt_test_fmt(why, sizeof why,
                      "example %d: component %d (want %d) success %d attacked %d x_adv (%g, %g) iters %d mistake %d", i,
                      comp[i], want, succ[i], att[i], adv[2 * i], adv[2 * i + 1], it[i], s->mistake[i]);
     }
     for (int c = 0; c < 3 && !bad; c++) {
         char line[96];
-        snprintf(line, sizeof line, "robust accuracy after scripted-%d: %.2f%%", c, 100.0 * ((double)robust_after[c] / n));
+        jt_test_fmt(line, sizeof line, "robust accuracy after scripted-%d: %.2f%%", c, 100.0 * ((double)robust_after[c] / n));
         if (fabs(acc[c] - (double)robust_after[c] / n) > 1e-12) {
             bad++;
-            snprintf(why, sizeof why, "acc_after[%d] = %g, want %g", c, acc[c], (double)robust_after[c] / n);
+            jt_test_fmt(why, sizeof why, "acc_after[%d] = %g, want %g", c, acc[c], (double)robust_after[c] / n);
         } else if (!strstr(cap->text, line)) {
             bad++;
-            snprintf(why, sizeof why, "log line '%s' missing (log: %s)", line, cap->text);
+            jt_test_fmt(why, sizeof why, "log line '%s' missing (log: %s)", line, cap->text);
         } else if (s->progress_total[c] != survivors[c]) {
             bad++;
-            snprintf(why, sizeof why, "progress of component %d reported %d examples, want %d survivors", c,
+            jt_test_fmt(why, sizeof why, "progress of component %d reported %d examples, want %d survivors", c,
                      s->progress_total[c], survivors[c]);
         }
     }
@@ -501,6 +731,63 @@ static void test_aa_bookkeeping(jt_ctx *ctx, logcap *cap) {
     else jt_test_ok(name);
     jt_test_note("scripted AA: survivors %d %d %d, robust %d", survivors[0], survivors[1], survivors[2], robust_after[2]);
     free(s);
+}
+
+/* ---- 5b. components see the global indices ----
+ * AutoAttack [apgd-t, apgd-ce] with index = 1000 + i against apgd-ce run directly on all points with
+ * the same indices: each point the second component breaks must get exactly the direct run's x_adv
+ * and iters (per-example results depend only on the example, its global index and the seed). */
+static void test_aa_global_indices(jt_ctx *ctx) {
+    const char *name = "aa/components_keyed_by_global_index";
+    mlp m;
+    mlp_make(&m, 16, 16, 4, 2.0, 2.0);
+    jt_oracle *o = NULL;
+    toy_mlp_create(ctx, 1, 4, 4, m.H, m.K, m.W1, m.b1, m.W2, m.b2, 8, &o);
+    int n = 60;
+    int64_t d = 16;
+    float *x = malloc((size_t)n * d * sizeof *x), *adv = malloc((size_t)n * d * sizeof *adv),
+          *ref = malloc((size_t)n * d * sizeof *ref);
+    int64_t y[60], idx[60];
+    int32_t it[60], ref_it[60];
+    int16_t comp[60];
+    uint8_t ref_succ[60];
+    for (int i = 0; i < n * d; i++) x[i] = (float)rnd();
+    jt_oracle_predict(o, x, n, y, NULL);
+    for (int i = 0; i < n; i++) idx[i] = 1000 + i;
+    jt_attack_config aa, ce;
+    jt_attack_preset(ctx, "aa-fast", JT_IMAGES_CIFAR, &aa);
+    jt_attack_config tmp = aa.components[0];
+    aa.components[0] = aa.components[1]; /* apgd-t first, then apgd-ce */
+    aa.components[1] = tmp;
+    set_eps(&aa, 0.05);
+    aa.components[0].steps = 5; /* a weak first component: leaves work for the second */
+    aa.components[0].n_targets = 1;
+    aa.components[0].eps = 0.02;
+    jt_attack_preset(ctx, "apgd-ce", JT_IMAGES_CIFAR, &ce);
+    ce.eps = 0.05;
+    jt_attack_io io = {.n = n, .x = x, .y = y, .index = idx, .x_adv = adv, .iters = it, .component = comp};
+    jt_attack_io io2 = {.n = n, .x = x, .y = y, .index = idx, .x_adv = ref, .iters = ref_it, .success = ref_succ};
+    jt_status st = jt_attack_run(o, &aa, &io);
+    if (st == JT_OK) st = jt_attack_run(o, &ce, &io2);
+    jt_attack_config_release(&aa);
+    if (st != JT_OK) {
+        jt_test_fail(name, "%s", jt_ctx_error(ctx));
+    } else {
+        int by[2] = {0, 0}, bad = 0;
+        for (int i = 0; i < n; i++) {
+            if (comp[i] >= 0) by[comp[i]]++;
+            if (comp[i] == 1 && (!ref_succ[i] || it[i] != ref_it[i] ||
+                                 memcmp(adv + (size_t)i * d, ref + (size_t)i * d, (size_t)d * sizeof *adv) != 0))
+                bad++;
+        }
+        if (bad) jt_test_fail(name, "%d of %d points broken by the second component differ from the direct run", bad, by[1]);
+        else if (by[0] == 0 || by[1] == 0) jt_test_fail(name, "components broke %d and %d points: not a useful mix", by[0], by[1]);
+        else jt_test_ok(name);
+    }
+    free(x);
+    free(adv);
+    free(ref);
+    jt_oracle_free(o);
 }
 
 /* ---- 6. determinism and batch invariance (section 12.9) ---- */
@@ -537,23 +824,23 @@ static void test_determinism(jt_ctx *ctx) {
             jt_attack_io io = {.n = n, .x = x, .y = y, .x_adv = adv, .iters = its, .success = succ};
             if (jt_attack_run(o, &cfg, &io) != JT_OK) {
                 ok = 0;
-                snprintf(why, sizeof why, "%s", jt_ctx_error(ctx));
+                jt_test_fmt(why, sizeof why, "%s", jt_ctx_error(ctx));
             } else if (!ref) {
                 ref = adv;
                 adv = NULL;
                 memcpy(ref_it, its, sizeof(int32_t) * (size_t)n);
                 for (int i = 0; i < n; i++) broken += succ[i];
                 if (broken == 0 || broken == n)
-                    ok = 0, snprintf(why, sizeof why, "%d of %d broken: not a useful mix", broken, n);
+                    ok = 0, jt_test_fmt(why, sizeof why, "%d of %d broken: not a useful mix", broken, n);
             } else if (memcmp(ref, adv, (size_t)n * d * sizeof *adv) != 0 || memcmp(ref_it, its, sizeof(int32_t) * (size_t)n)) {
                 ok = 0;
-                snprintf(why, sizeof why, "max_batch %d differs from the first run", batches[b]);
+                jt_test_fmt(why, sizeof why, "max_batch %d differs from the first run", batches[b]);
             }
             free(adv);
             jt_oracle_free(o);
         }
         char name[64];
-        snprintf(name, sizeof name, "apgd/determinism_batch_invariance/%s", atks[a]);
+        jt_test_fmt(name, sizeof name, "apgd/determinism_batch_invariance/%s", atks[a]);
         if (ok) jt_test_ok(name);
         else jt_test_fail(name, "%s", why);
         jt_test_note("%s: %d of %d broken", atks[a], broken, n);
@@ -633,7 +920,10 @@ int main(void) {
     test_linear_corner(ctx);
     test_linear_closed_form(ctx);
     test_not_worse_than_start(ctx);
+    test_reference_runs(ctx);
+    test_second_condition(ctx);
     test_aa_bookkeeping(ctx, &cap);
+    test_aa_global_indices(ctx);
     test_determinism(ctx);
     test_brute_force(ctx);
     jt_ctx_free(ctx);
