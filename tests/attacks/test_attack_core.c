@@ -388,6 +388,62 @@ static void test_validity(void) {
     else jt_test_fail("validity/linf_l2_box_finite", "a valid example was refused or an invalid one accepted");
 }
 
+/* Every preset on one tanh MLP (3x4x4, 10 classes): the run succeeds, the inputs are unchanged, every
+ * output is valid (the dispatcher's checks, repeated here), robust accuracy <= clean accuracy, and
+ * clean mistakes are returned unchanged and never counted as attacked. */
+static void test_all_presets_invariants(jt_ctx *ctx) {
+    enum { H = 16, K = 10, D = 48, N = 24 };
+    static double W1[H * D], b1[H], W2[K * H], b2[K];
+    for (int i = 0; i < H * D; i++) W1[i] = 2 * (rnd() - 0.5);
+    for (int i = 0; i < H; i++) b1[i] = rnd() - 0.5;
+    for (int i = 0; i < K * H; i++) W2[i] = 2 * (rnd() - 0.5);
+    for (int i = 0; i < K; i++) b2[i] = 0.1 * (rnd() - 0.5);
+    jt_oracle *o = NULL;
+    toy_mlp_create(ctx, 3, 4, 4, H, K, W1, b1, W2, b2, 8, &o);
+    float x[N * D], x0[N * D], adv[N * D];
+    int64_t y[N], pc[N];
+    uint8_t att[N], succ[N];
+    for (int i = 0; i < N * D; i++) x[i] = (float)rnd();
+    memcpy(x0, x, sizeof x);
+    jt_oracle_predict(o, x, N, pc, NULL);
+    for (int i = 0; i < N; i++) y[i] = i % 5 == 0 ? (pc[i] + 1) % K : pc[i]; /* some clean mistakes */
+    const char *names[] = {"pgd", "pgd-l2", "pgd-dlr", "pgd-feat", "apgd-ce", "apgd-dlr", "apgd-t", "fab-t", "square",
+                           "fwa", "ti-bim", "mi", "di", "ti-dim", "ti-bim-author", "noise", "aa", "aa-fast",
+                           "aa-author40", "aa-smoke"};
+    for (size_t a = 0; a < sizeof names / sizeof names[0]; a++) {
+        char name[64];
+        snprintf(name, sizeof name, "invariants/%s", names[a]);
+        jt_attack_config c;
+        jt_attack_preset(ctx, names[a], JT_IMAGES_CIFAR, &c);
+        c.eps = c.norm == JT_NORM_L2 ? 1.0 : 0.1;
+        if (c.kind == JT_ATK_SQUARE) c.queries = 200;
+        for (int k = 0; k < c.n_components; k++) {
+            c.components[k].eps = 0.1;
+            if (c.components[k].kind == JT_ATK_SQUARE) c.components[k].queries = 200;
+        }
+        jt_attack_io io = {.n = N, .x = x, .y = y, .x_adv = adv, .attacked = att, .success = succ};
+        jt_status st = jt_attack_run(o, &c, &io);
+        int bad_valid = 0, bad_clean = 0, robust = 0, correct = 0;
+        char why[160] = "";
+        for (int i = 0; st == JT_OK && i < N; i++) {
+            if (!jt_attack_valid(c.kind == JT_ATK_AUTOATTACK ? &c.components[0] : &c, x + i * D, adv + i * D, D, why,
+                                 sizeof why))
+                bad_valid++;
+            correct += pc[i] == y[i];
+            robust += pc[i] == y[i] && !succ[i];
+            if (pc[i] != y[i] && (att[i] || !succ[i] || memcmp(adv + i * D, x + i * D, D * sizeof(float)))) bad_clean++;
+        }
+        if (st != JT_OK) jt_test_fail(name, "%s", jt_ctx_error(ctx));
+        else if (memcmp(x, x0, sizeof x)) jt_test_fail(name, "the clean images were modified");
+        else if (bad_valid) jt_test_fail(name, "%d invalid outputs (%s)", bad_valid, why);
+        else if (bad_clean) jt_test_fail(name, "%d clean mistakes attacked, counted robust or changed", bad_clean);
+        else if (robust > correct) jt_test_fail(name, "robust %d > clean-correct %d", robust, correct);
+        else jt_test_ok(name);
+        jt_attack_config_release(&c);
+    }
+    jt_oracle_free(o);
+}
+
 int main(void) {
     jt_ctx *ctx = NULL;
     if (jt_ctx_create(1, &ctx) != JT_OK) return 1;
@@ -399,6 +455,7 @@ int main(void) {
     test_pgd_linear_soundness(ctx);
     test_determinism(ctx);
     test_feature_pgd(ctx);
+    test_all_presets_invariants(ctx);
     jt_ctx_free(ctx);
     return jt_test_finish();
 }
