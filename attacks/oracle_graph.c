@@ -348,6 +348,52 @@ static const jt_oracle_vtable graph_vt = {.logits = go_logits,
                                           .preprocess = go_preprocess,
                                           .destroy = go_destroy};
 
+/* Copies src's "<prefix><rest>" into dst's "<dst_prefix><rest>" for every PARAM/STATE value of dst
+ * whose name starts with dst_prefix. */
+static jt_status copy_from(jt_ctx *ctx, jt_graph *dst, const char *dst_prefix, const jt_graph *src, const char *prefix,
+                           int *copied) {
+    size_t dl = strlen(dst_prefix);
+    char name[2048];
+    for (int32_t v = 0; v < dst->n_values; v++) {
+        jt_value *d = &dst->values[v];
+        if (!(d->flags & (JT_VALUE_PARAM | JT_VALUE_STATE)) || !d->data || strncmp(d->name, dst_prefix, dl) != 0) continue;
+        snprintf(name, sizeof name, "%s%s", prefix, d->name + dl);
+        int32_t s = jt_graph_find_value(src, name);
+        if (s < 0 || !src->values[s].data) continue;
+        const jt_value *sv = &src->values[s];
+        if (sv->dtype != d->dtype || !jt_dims_equal(sv->dims, sv->rank, d->dims, d->rank))
+            return jt_fail(ctx, JT_ERR_SHAPE, "attack oracle: parameter '%s' of %s differs in dtype or shape from '%s'",
+                           name, src->source, d->name);
+        jt_tensor t = {.dtype = d->dtype, .rank = d->rank};
+        memcpy(t.dims, d->dims, sizeof t.dims);
+        memcpy(d->data, sv->data, jt_tensor_nbytes(&t));
+        (*copied)++;
+    }
+    return JT_OK;
+}
+
+jt_status jt_graph_oracle_set_params(jt_oracle *o, const jt_graph *src, const char *p_prefix, const char *t_prefix) {
+    go_impl *m = o->impl;
+    int copied = 0;
+    for (int w = -2; w < G_COUNT; w++) {
+        jt_graph *g = w == -2 ? m->P : (w == -1 ? m->T : m->graphs[w].g);
+        if (!g) continue;
+        int own = w < 0; /* the private copies have unprefixed names */
+        if (p_prefix && (w != -1)) JT_TRY(copy_from(o->ctx, g, own ? "" : (w == G_PRE ? "" : "P/"), src, p_prefix, &copied));
+        if (t_prefix && (w != -2) && w != G_PRE)
+            JT_TRY(copy_from(o->ctx, g, own ? "" : "T/", src, t_prefix, &copied));
+        if (w >= 0)
+            for (int b = 0; b < MAX_BUCKETS; b++) {
+                jt_plan_free(m->graphs[w].plans[b]);
+                m->graphs[w].plans[b] = NULL;
+            }
+    }
+    if (copied == 0)
+        return jt_fail(o->ctx, JT_ERR_ARG, "attack oracle: no parameter of %s matched (prefixes '%s', '%s')", src->source,
+                       p_prefix ? p_prefix : "", t_prefix ? t_prefix : "");
+    return JT_OK;
+}
+
 void jt_graph_oracle_config_default(jt_graph_oracle_config *c) {
     memset(c, 0, sizeof *c);
     c->max_batch = 128;

@@ -16,6 +16,7 @@ static const command commands[] = {
     {"bench", cmd_bench, "time model passes, the JATP step or single ops (median, p10, p90, GFLOP/s)"},
     {"attack", cmd_attack, "run one attack on T or T∘P and write the adversarial images"},
     {"eval", cmd_eval, "natural and robust accuracy under a list of attacks, with reports and sanity checks"},
+    {"train", cmd_train, "train a target classifier or a pre-processing defense (JATP and baselines)"},
     {"export", cmd_export, "write a model file or a builder model as standard ONNX (opset 17)"},
 };
 

@@ -127,6 +127,12 @@ void jt_graph_oracle_config_default(jt_graph_oracle_config *c);
 jt_status jt_graph_oracle_create(jt_ctx *ctx, const jt_graph *T, const jt_graph *P, int64_t c, int64_t h,
                                  int64_t w, const jt_graph_oracle_config *cfg, jt_oracle **out);
 
+/* Training: copies every parameter and state of the oracle's P (and T) from `src`, where P's value
+ * "<name>" is src's "<p_prefix><name>" and T's is "<t_prefix><name>" (a prefix may be NULL: that
+ * model is left as it is). Values src does not have are kept. Plans are rebuilt on next use. Fails
+ * when a value exists with another dtype or shape, or when nothing matched. */
+jt_status jt_graph_oracle_set_params(jt_oracle *o, const jt_graph *src, const char *p_prefix, const char *t_prefix);
+
 /* ---------------------------------------------------------------------------------------------
  * Attacks
  * ------------------------------------------------------------------------------------------- */

@@ -16,6 +16,7 @@
 #include "jatp/tensor.h"
 #include "jatp/train.h"
 #include "jatp/attack.h"
+#include "jatp/trainer.h"
 
 #define JATP_VERSION "0.1.0"
 

@@ -246,6 +246,38 @@ static void test_errors(jt_ctx *ctx, jt_graph *T) {
     jt_oracle_free(o);
 }
 
+/* jt_graph_oracle_set_params: after copying another model's weights in, the oracle computes that
+ * model (plans rebuilt), for the logits and the gradients. */
+static void test_set_params(jt_ctx *ctx) {
+    static double W1[HID * D_], b1[HID], W2[K_ * HID], b2[K_], V1[HID * D_], c1[HID], V2[K_ * HID], c2[K_];
+    fill(W1, HID * D_, 0.5), fill(b1, HID, 0.5), fill(W2, K_ * HID, 0.5), fill(b2, K_, 0.2);
+    fill(V1, HID * D_, 0.5), fill(c1, HID, 0.5), fill(V2, K_ * HID, 0.5), fill(c2, K_, 0.2);
+    jt_graph *T1 = build_mlp(ctx, HID, W1, b1, W2, b2), *T2 = build_mlp(ctx, HID, V1, c1, V2, c2);
+    jt_oracle *go = NULL, *ref = NULL;
+    jt_graph_oracle_config c;
+    jt_graph_oracle_config_default(&c);
+    c.max_batch = 4;
+    float x[3 * D_], za[3 * K_], zb[3 * K_], ga[3 * D_], gb[3 * D_];
+    int64_t y[3] = {0, 1, 2};
+    for (int i = 0; i < 3 * D_; i++) x[i] = (float)rnd();
+    jt_status st = jt_graph_oracle_create(ctx, T1, NULL, C_, H_, W_, &c, &go);
+    if (st == JT_OK) st = jt_oracle_loss_grad(go, x, y, NULL, 3, JT_LOSS_CE, NULL, ga, za); /* builds T1's plans */
+    if (st == JT_OK) st = jt_graph_oracle_set_params(go, T2, NULL, "");
+    if (st == JT_OK) st = jt_oracle_loss_grad(go, x, y, NULL, 3, JT_LOSS_CE, NULL, ga, za);
+    if (st == JT_OK) st = toy_mlp_create(ctx, C_, H_, W_, HID, K_, V1, c1, V2, c2, 4, &ref);
+    if (st == JT_OK) st = jt_oracle_loss_grad(ref, x, y, NULL, 3, JT_LOSS_CE, NULL, gb, zb);
+    if (st != JT_OK) jt_test_fail("oracle_graph/set_params", "%s", jt_ctx_error(ctx));
+    else if (rel_err(za, zb, 3 * K_) < 1e-6 && rel_err(ga, gb, 3 * D_) < 1e-5) jt_test_ok("oracle_graph/set_params");
+    else jt_test_fail("oracle_graph/set_params", "logits %.3g grad %.3g", rel_err(za, zb, 3 * K_), rel_err(ga, gb, 3 * D_));
+    if (go && jt_graph_oracle_set_params(go, T2, "no/", NULL) != JT_OK && strstr(jt_ctx_error(ctx), "no parameter"))
+        jt_test_ok("oracle_graph/set_params_nothing_matched");
+    else jt_test_fail("oracle_graph/set_params_nothing_matched", "no error");
+    jt_oracle_free(go);
+    jt_oracle_free(ref);
+    jt_graph_free(T1);
+    jt_graph_free(T2);
+}
+
 int main(void) {
     jt_ctx *ctx = NULL;
     if (jt_ctx_create(1, &ctx) != JT_OK) return 1;
@@ -280,6 +312,7 @@ int main(void) {
         jt_oracle_free(to);
         jt_graph_free(T);
     }
+    test_set_params(ctx);
     jt_ctx_free(ctx);
     return jt_test_finish();
 }

@@ -18,5 +18,8 @@ int cmd_bench(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_attack(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_train_target(int argc, char **argv);
+int cmd_train_denoiser(int argc, char **argv);
 
 #endif
