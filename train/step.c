@@ -57,13 +57,25 @@ jt_status jt_step_create(jt_ctx *ctx, jt_graph *g, const jt_step_spec *spec, con
     }
     if (st == JT_OK && s->n_user != n_shapes)
         st = jt_fail(ctx, JT_ERR_ARG, "%s: %d inputs given, the training graph has %d", g->source, n_shapes, s->n_user);
+    int nu = s->os.n_updates + spec->n_updates;
     if (st == JT_OK) {
+        s->upd_dst = malloc(sizeof(int32_t) * (size_t)(nu + 1));
+        s->upd_src = malloc(sizeof(int32_t) * (size_t)(nu + 1));
+        if (!s->upd_dst || !s->upd_src) st = jt_fail(ctx, JT_ERR_OOM, "out of memory");
+    }
+    if (st == JT_OK) {
+        memcpy(s->upd_dst, s->os.update_dst, sizeof(int32_t) * (size_t)s->os.n_updates);
+        memcpy(s->upd_src, s->os.update_src, sizeof(int32_t) * (size_t)s->os.n_updates);
+        if (spec->n_updates) {
+            memcpy(s->upd_dst + s->os.n_updates, spec->update_dst, sizeof(int32_t) * (size_t)spec->n_updates);
+            memcpy(s->upd_src + s->os.n_updates, spec->update_src, sizeof(int32_t) * (size_t)spec->n_updates);
+        }
         jt_plan_options po;
         jt_plan_options_default(&po);
         po.fold_params = 0;
-        po.update_dst = s->os.update_dst;
-        po.update_src = s->os.update_src;
-        po.n_updates = s->os.n_updates;
+        po.update_dst = s->upd_dst;
+        po.update_src = s->upd_src;
+        po.n_updates = nu;
         po.backend = spec->backend;
         st = jt_plan_create(ctx, g, s->bound, g->n_inputs, &po, &s->plan);
     }
@@ -106,6 +118,8 @@ jt_status jt_step_run(jt_step *s, const jt_tensor *inputs, double lr, int64_t st
 void jt_step_free(jt_step *s) {
     if (!s) return;
     jt_plan_free(s->plan);
+    free(s->upd_dst);
+    free(s->upd_src);
     free(s->bound);
     free(s->user_pos);
     free(s);

@@ -31,6 +31,10 @@ typedef struct jt_step_spec {
     const int32_t *logs;      /* further scalar values to read after each step (loss terms, accuracy) */
     int n_logs;
     jt_backend *backend;      /* NULL: CPU */
+    /* further write-backs after each run, e.g. training-mode BatchNorm running statistics
+     * (jt_model_info.state_dst / state_src) */
+    const int32_t *update_dst, *update_src;
+    int n_updates;
 } jt_step_spec;
 
 /* A graph turned into a training step: jt_build_backward(loss -> params), the optimizer, and a plan
@@ -45,6 +49,7 @@ typedef struct jt_step {
     int *user_pos;            /* their positions in g->inputs */
     jt_tensor *bound;         /* g->n_inputs tensors used for each run */
     double lr_value, step_value;
+    int32_t *upd_dst, *upd_src; /* optimizer + spec updates */
     int n_logs;
     uint64_t runs;
 } jt_step;
