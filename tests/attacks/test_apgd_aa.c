@@ -64,42 +64,6 @@ static void test_checkpoints(void) {
 
 /* ---- linear models ---- */
 
-typedef struct lin {
-    int64_t K, d;
-    double *W, *b;
-} lin;
-
-static void lin_make(lin *m, int64_t K, int64_t d) {
-    m->K = K;
-    m->d = d;
-    m->W = malloc((size_t)(K * d) * sizeof *m->W);
-    m->b = malloc((size_t)K * sizeof *m->b);
-    for (int64_t i = 0; i < K * d; i++) m->W[i] = rnd() - 0.5;
-    for (int64_t k = 0; k < K; k++) m->b[k] = 0.2 * (rnd() - 0.5);
-}
-
-static void lin_free(lin *m) {
-    free(m->W);
-    free(m->b);
-}
-
-/* exact minimal L-inf distance to the decision boundary (box inactive): min_j m_j / ||w_y - w_j||_1 */
-static double lin_rstar(const lin *m, const float *x, int64_t y) {
-    double z[64], best = INFINITY;
-    for (int64_t k = 0; k < m->K; k++) {
-        z[k] = m->b[k];
-        for (int64_t i = 0; i < m->d; i++) z[k] += m->W[k * m->d + i] * x[i];
-    }
-    for (int64_t j = 0; j < m->K; j++) {
-        if (j == y) continue;
-        double n1 = 0;
-        for (int64_t i = 0; i < m->d; i++) n1 += fabs(m->W[y * m->d + i] - m->W[j * m->d + i]);
-        double r = (z[y] - z[j]) / n1;
-        best = r < best ? r : best;
-    }
-    return best;
-}
-
 /* Sets eps on an attack and, for AutoAttack, on each component. */
 static void set_eps(jt_attack_config *c, double eps) {
     c->eps = eps;
@@ -109,12 +73,12 @@ static void set_eps(jt_attack_config *c, double eps) {
 /* ---- 2. linear closed form: soundness and exact AutoAttack accuracy (section 12.1 a, c) ---- */
 
 static void test_linear_closed_form(jt_ctx *ctx) {
-    lin m;
-    lin_make(&m, 10, 3 * 8 * 8);
+    toy_lin m;
+    toy_lin_make(&m, 10, 3 * 8 * 8, rnd);
     jt_oracle *o = NULL;
     if (toy_linear_create(ctx, 3, 8, 8, 10, m.W, m.b, 32, &o) != JT_OK) {
         jt_test_fail("apgd/linear", "%s", jt_ctx_error(ctx));
-        lin_free(&m);
+        toy_lin_free(&m);
         return;
     }
     int n = 200;
@@ -128,7 +92,7 @@ static void test_linear_closed_form(jt_ctx *ctx) {
     jt_oracle_predict(o, x, n, y, NULL); /* labels = clean predictions: every point is attacked */
     int counted = 0, exact_robust = 0;
     for (int i = 0; i < n; i++) {
-        rs[i] = lin_rstar(&m, x + (size_t)i * d, y[i]);
+        rs[i] = toy_lin_rstar(&m, x + (size_t)i * d, y[i]);
         if (fabs(rs[i] / eps - 1) < 0.06) continue;
         counted++;
         exact_robust += rs[i] > eps;
@@ -178,7 +142,7 @@ static void test_linear_closed_form(jt_ctx *ctx) {
     free(y);
     free(succ);
     free(rs);
-    lin_free(&m);
+    toy_lin_free(&m);
     jt_oracle_free(o);
 }
 
@@ -186,8 +150,8 @@ static void test_linear_closed_form(jt_ctx *ctx) {
 
 static void test_linear_corner(jt_ctx *ctx) {
     const char *name = "apgd/linear_k2_corner";
-    lin m;
-    lin_make(&m, 2, 3 * 8 * 8);
+    toy_lin m;
+    toy_lin_make(&m, 2, 3 * 8 * 8, rnd);
     jt_oracle *o = NULL;
     toy_linear_create(ctx, 3, 8, 8, 2, m.W, m.b, 16, &o);
     int n = 40;
@@ -221,7 +185,7 @@ static void test_linear_corner(jt_ctx *ctx) {
     free(x);
     free(adv);
     free(y);
-    lin_free(&m);
+    toy_lin_free(&m);
     jt_oracle_free(o);
 }
 

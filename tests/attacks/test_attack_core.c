@@ -71,53 +71,10 @@ static void test_loss_grads(void) {
     }
 }
 
-/* A K-class linear model over d = 3x8x8 with random weights and points in [eps, 1 - eps]. */
-typedef struct lin {
-    int64_t K, d;
-    double *W, *b;
-} lin;
-
-static void lin_make(lin *m, int64_t K, int64_t d) {
-    m->K = K;
-    m->d = d;
-    m->W = malloc((size_t)(K * d) * sizeof *m->W);
-    m->b = malloc((size_t)K * sizeof *m->b);
-    for (int64_t i = 0; i < K * d; i++) m->W[i] = rnd() - 0.5;
-    for (int64_t k = 0; k < K; k++) m->b[k] = 0.2 * (rnd() - 0.5);
-}
-
-/* exact minimal L-inf distance to the decision boundary (box inactive): min_j m_j / ||w_y - w_j||_1 */
-static double lin_rstar(const lin *m, const float *x, int64_t y) {
-    double z[64], best = INFINITY;
-    for (int64_t k = 0; k < m->K; k++) {
-        z[k] = m->b[k];
-        for (int64_t i = 0; i < m->d; i++) z[k] += m->W[k * m->d + i] * x[i];
-    }
-    for (int64_t j = 0; j < m->K; j++) {
-        if (j == y) continue;
-        double n1 = 0;
-        for (int64_t i = 0; i < m->d; i++) n1 += fabs(m->W[y * m->d + i] - m->W[j * m->d + i]);
-        double r = (z[y] - z[j]) / n1;
-        best = r < best ? r : best;
-    }
-    return best;
-}
-
-static int64_t lin_pred(const lin *m, const float *x) {
-    int64_t b = 0;
-    double zb = -INFINITY;
-    for (int64_t k = 0; k < m->K; k++) {
-        double s = m->b[k];
-        for (int64_t i = 0; i < m->d; i++) s += m->W[k * m->d + i] * x[i];
-        if (s > zb) zb = s, b = k;
-    }
-    return b;
-}
-
 /* K = 2: PGD-CE reaches the optimal corner x - eps * sign(w_y - w_j) exactly (alpha >= 2 eps / T). */
 static void test_pgd_linear_corner(jt_ctx *ctx) {
-    lin m;
-    lin_make(&m, 2, 3 * 8 * 8);
+    toy_lin m;
+    toy_lin_make(&m, 2, 3 * 8 * 8, rnd);
     jt_oracle *o = NULL;
     if (toy_linear_create(ctx, 3, 8, 8, 2, m.W, m.b, 16, &o) != JT_OK) {
         jt_test_fail("pgd/linear_k2_corner", "%s", jt_ctx_error(ctx));
@@ -129,7 +86,7 @@ static void test_pgd_linear_corner(jt_ctx *ctx) {
     float *x = malloc((size_t)n * d * sizeof *x), *adv = malloc((size_t)n * d * sizeof *adv);
     int64_t *y = malloc((size_t)n * sizeof *y);
     for (int i = 0; i < n * d; i++) x[i] = eps + (float)rnd() * (1 - 2 * eps);
-    for (int i = 0; i < n; i++) y[i] = lin_pred(&m, x + (size_t)i * d);
+    for (int i = 0; i < n; i++) y[i] = toy_lin_pred(&m, x + (size_t)i * d);
     jt_attack_config cfg;
     jt_attack_preset(ctx, "pgd", JT_IMAGES_CIFAR, &cfg);
     cfg.eps = eps;
@@ -164,8 +121,8 @@ static void test_pgd_linear_corner(jt_ctx *ctx) {
 /* K = 10: PGD never breaks a point with r* > eps (soundness); it breaks every point with r* < eps/2
  * (the linear model's boundary is reached in a few signed steps from the clean point). */
 static void test_pgd_linear_soundness(jt_ctx *ctx) {
-    lin m;
-    lin_make(&m, 10, 3 * 8 * 8);
+    toy_lin m;
+    toy_lin_make(&m, 10, 3 * 8 * 8, rnd);
     jt_oracle *o = NULL;
     toy_linear_create(ctx, 3, 8, 8, 10, m.W, m.b, 32, &o);
     int n = 200;
@@ -175,7 +132,7 @@ static void test_pgd_linear_soundness(jt_ctx *ctx) {
     int64_t *y = malloc((size_t)n * sizeof *y);
     uint8_t *succ = malloc((size_t)n);
     for (int i = 0; i < n * d; i++) x[i] = eps + (float)rnd() * (1 - 2 * eps);
-    for (int i = 0; i < n; i++) y[i] = lin_pred(&m, x + (size_t)i * d);
+    for (int i = 0; i < n; i++) y[i] = toy_lin_pred(&m, x + (size_t)i * d);
     const char *atks[] = {"pgd", "pgd-dlr", "noise"};
     for (int a = 0; a < 3; a++) {
         jt_attack_config cfg;
@@ -192,7 +149,7 @@ static void test_pgd_linear_soundness(jt_ctx *ctx) {
         }
         int unsound = 0, missed = 0, counted = 0;
         for (int i = 0; i < n; i++) {
-            double r = lin_rstar(&m, x + (size_t)i * d, y[i]);
+            double r = toy_lin_rstar(&m, x + (size_t)i * d, y[i]);
             if (fabs(r / eps - 1) < 0.06) continue;
             counted++;
             if (r > eps && succ[i]) unsound++;

@@ -231,53 +231,9 @@ static void test_square_sides(void) {
  * Closed-form linear model
  * ------------------------------------------------------------------------------------------- */
 
-typedef struct lin {
-    int64_t K, d;
-    double *W, *b;
-} lin;
-
-static void lin_make(lin *m, int64_t K, int64_t d) {
-    m->K = K;
-    m->d = d;
-    m->W = malloc((size_t)(K * d) * sizeof *m->W);
-    m->b = malloc((size_t)K * sizeof *m->b);
-    for (int64_t i = 0; i < K * d; i++) m->W[i] = rnd() - 0.5;
-    for (int64_t k = 0; k < K; k++) m->b[k] = 0.2 * (rnd() - 0.5);
-}
-
-static void lin_free(lin *m) {
-    free(m->W);
-    free(m->b);
-}
-
-static void lin_logits(const lin *m, const float *x, double *z) {
-    for (int64_t k = 0; k < m->K; k++) {
-        z[k] = m->b[k];
-        for (int64_t i = 0; i < m->d; i++) z[k] += m->W[k * m->d + i] * x[i];
-    }
-}
-
-/* r*_j = m_j / ||w_y - w_j||_1 (box inactive) */
-static double lin_rj(const lin *m, const float *x, int64_t y, int64_t j) {
-    double z[16], n1 = 0;
-    lin_logits(m, x, z);
-    for (int64_t i = 0; i < m->d; i++) n1 += fabs(m->W[y * m->d + i] - m->W[j * m->d + i]);
-    return (z[y] - z[j]) / n1;
-}
-
-static double lin_rstar(const lin *m, const float *x, int64_t y) {
-    double best = INFINITY;
-    for (int64_t j = 0; j < m->K; j++)
-        if (j != y) {
-            double r = lin_rj(m, x, y, j);
-            best = r < best ? r : best;
-        }
-    return best;
-}
-
-static int64_t lin_argmax(const lin *m, const float *x, int rank) { /* rank 0: largest, 1: second */
+static int64_t lin_argmax(const toy_lin *m, const float *x, int rank) { /* rank 0: largest, 1: second */
     double z[16];
-    lin_logits(m, x, z);
+    toy_lin_logits(m, x, z);
     int64_t a = 0;
     for (int64_t k = 1; k < m->K; k++)
         if (z[k] > z[a]) a = k;
@@ -302,7 +258,7 @@ typedef struct pts {
 } pts;
 
 /* n points with every coordinate in [lo, 1 - lo], labelled by the model's prediction */
-static void pts_make(pts *p, const lin *m, int n, double lo) {
+static void pts_make(pts *p, const toy_lin *m, int n, double lo) {
     p->n = n;
     p->d = m->d;
     p->x = malloc((size_t)n * m->d * sizeof *p->x);
@@ -319,7 +275,7 @@ static void pts_free(pts *p) {
 /* (a) soundness for FAB-T, Square and Square with the shared window; FAB-T's completeness (a linear
  * model's minimal perturbation is found exactly, so every point with r* < eps breaks) and its
  * "clean point when unsuccessful" rule. */
-static void test_linear_soundness(jt_ctx *ctx, const lin *m, jt_oracle *o, const pts *p, double eps) {
+static void test_linear_soundness(jt_ctx *ctx, const toy_lin *m, jt_oracle *o, const pts *p, double eps) {
     int n = p->n;
     int64_t d = p->d;
     float *adv = malloc((size_t)n * d * sizeof *adv);
@@ -342,7 +298,7 @@ static void test_linear_soundness(jt_ctx *ctx, const lin *m, jt_oracle *o, const
         int unsound = 0, missed = 0, moved = 0, counted = 0, broken = 0, robust = 0, unatt = 0;
         for (int i = 0; i < n; i++) {
             const float *xi = p->x + (size_t)i * d, *ai = adv + (size_t)i * d;
-            double r = lin_rstar(m, xi, p->y[i]);
+            double r = toy_lin_rstar(m, xi, p->y[i]);
             unatt += !att[i];
             if (fabs(r / eps - 1) < 0.06) continue;
             counted++;
@@ -387,7 +343,7 @@ static double fab_line_ratio(int steps, double alpha_max, double eta, double bet
  * (iters = 1), and the returned norm lies in [r*_c (1 - 1e-5), 1.05 r*_t], c = the adversarial class
  * (c = t on almost every point; otherwise the boundary of c was met first on the way to t). Where
  * c = t the norm must also equal fab_line_ratio() r*_t (up to float rounding of the iterates). */
-static void test_fab_linear_norm(jt_ctx *ctx, const lin *m, jt_oracle *o, const pts *p) {
+static void test_fab_linear_norm(jt_ctx *ctx, const toy_lin *m, jt_oracle *o, const pts *p) {
     int n = p->n;
     int64_t d = p->d;
     float *adv = malloc((size_t)n * d * sizeof *adv);
@@ -408,7 +364,7 @@ static void test_fab_linear_norm(jt_ctx *ctx, const lin *m, jt_oracle *o, const 
         for (int i = 0; i < n; i++) {
             const float *xi = p->x + (size_t)i * d;
             int64_t t = lin_argmax(m, xi, 1);
-            double rt = lin_rj(m, xi, p->y[i], t);
+            double rt = toy_lin_rj(m, xi, p->y[i], t);
             /* the box stays inactive along the whole path only when every coordinate has 1.05 r*_t room */
             double room = INFINITY;
             for (int64_t e = 0; e < d; e++) {
@@ -418,7 +374,7 @@ static void test_fab_linear_norm(jt_ctx *ctx, const lin *m, jt_oracle *o, const 
             if (1.05 * rt > room) continue;
             checked++;
             double nrm = linf(adv + (size_t)i * d, xi, d);
-            double lo = succ[i] ? lin_rj(m, xi, p->y[i], pa[i]) : rt, rs = lin_rstar(m, xi, p->y[i]);
+            double lo = succ[i] ? toy_lin_rj(m, xi, p->y[i], pa[i]) : rt, rs = toy_lin_rstar(m, xi, p->y[i]);
             other += succ[i] && pa[i] != t;
             worst_hi = nrm / rt > worst_hi ? nrm / rt : worst_hi;
             worst_lo = nrm / lo < worst_lo ? nrm / lo : worst_lo;
@@ -446,7 +402,7 @@ static void test_fab_linear_norm(jt_ctx *ctx, const lin *m, jt_oracle *o, const 
 /* FAB-T's iters count the first step within eps, not the first misclassified one: with eps =
  * 1.02 r*_t (one point per run), the first step overshoots to 1.05 r*_t (misclassified, outside the
  * ball) and the second lands at 1.0052 r*_t (inside), so iters = 2 and the norm is the line model's. */
-static void test_fab_linear_iters(jt_ctx *ctx, const lin *m, jt_oracle *o, const pts *p) {
+static void test_fab_linear_iters(jt_ctx *ctx, const toy_lin *m, jt_oracle *o, const pts *p) {
     int64_t d = p->d;
     float *adv = malloc((size_t)d * sizeof *adv);
     int checked = 0, bad = 0;
@@ -454,7 +410,7 @@ static void test_fab_linear_iters(jt_ctx *ctx, const lin *m, jt_oracle *o, const
     for (int i = 0; i < p->n; i++) {
         const float *xi = p->x + (size_t)i * d;
         int64_t t = lin_argmax(m, xi, 1);
-        double rt = lin_rj(m, xi, p->y[i], t), room = INFINITY;
+        double rt = toy_lin_rj(m, xi, p->y[i], t), room = INFINITY;
         for (int64_t e = 0; e < d; e++) room = fmin(room, fmin(xi[e], 1 - xi[e]));
         if (1.05 * rt > room) continue;
         jt_attack_config cfg;
@@ -529,7 +485,7 @@ static void test_square_corner(jt_ctx *ctx) {
  * with more, so: success at query q with the full budget <=> success with any B >= q - 1 (same q,
  * same bytes); the margin at the returned point never increases with B; n_forward grows by
  * 2n (clean and final predictions) + the queries, n_backward not at all. */
-static void test_square_queries(jt_ctx *ctx, const lin *m, jt_oracle *o, const pts *p, double eps) {
+static void test_square_queries(jt_ctx *ctx, const toy_lin *m, jt_oracle *o, const pts *p, double eps) {
     (void)m;
     int n = p->n;
     int64_t d = p->d, K = o->n_classes;
@@ -617,12 +573,12 @@ static void test_square_queries(jt_ctx *ctx, const lin *m, jt_oracle *o, const p
 
 static void test_linear(jt_ctx *ctx) {
     lcg = 777; /* each group draws from its own sequence: adding a case elsewhere changes nothing here */
-    lin m;
-    lin_make(&m, 10, 3 * 8 * 8);
+    toy_lin m;
+    toy_lin_make(&m, 10, 3 * 8 * 8, rnd);
     jt_oracle *o = NULL;
     if (toy_linear_create(ctx, 3, 8, 8, 10, m.W, m.b, 32, &o) != JT_OK) {
         jt_test_fail("linear/setup", "%s", jt_ctx_error(ctx));
-        lin_free(&m);
+        toy_lin_free(&m);
         return;
     }
     double eps = 0.03;
@@ -635,7 +591,7 @@ static void test_linear(jt_ctx *ctx) {
     test_square_queries(ctx, &m, o, &p, eps);
     pts_free(&p);
     pts_free(&q);
-    lin_free(&m);
+    toy_lin_free(&m);
     jt_oracle_free(o);
 }
 

@@ -364,31 +364,12 @@ static void test_project_optimal(void) {
  * Attacks on closed-form models
  * ------------------------------------------------------------------------------------------- */
 
-typedef struct lin {
-    int64_t K, d;
-    double *W, *b;
-} lin;
-
-static void lin_make(lin *m, int64_t K, int64_t d) {
-    m->K = K;
-    m->d = d;
-    m->W = xmalloc((size_t)(K * d) * sizeof *m->W);
-    m->b = xmalloc((size_t)K * sizeof *m->b);
-    for (int64_t i = 0; i < K * d; i++) m->W[i] = rnd() - 0.5;
-    for (int64_t k = 0; k < K; k++) m->b[k] = 0.2 * (rnd() - 0.5);
-}
-
-static void lin_free(lin *m) {
-    free(m->W);
-    free(m->b);
-}
-
 static void labels_from(jt_oracle *o, const float *x, int n, int64_t *y) { jt_oracle_predict(o, x, n, y, NULL); }
 
 /* FWA with eps_W = 0 returns x (both methods). */
 static void test_fwa_eps0(jt_ctx *ctx) {
-    lin m;
-    lin_make(&m, 10, 3 * 8 * 8);
+    toy_lin m;
+    toy_lin_make(&m, 10, 3 * 8 * 8, rnd);
     jt_oracle *o = NULL;
     toy_linear_create(ctx, 3, 8, 8, 10, m.W, m.b, 16, &o);
     int n = 20;
@@ -419,15 +400,15 @@ static void test_fwa_eps0(jt_ctx *ctx) {
     free(x);
     free(adv);
     free(y);
-    lin_free(&m);
+    toy_lin_free(&m);
     jt_oracle_free(o);
 }
 
 /* FWA on a linear model: the CE loss rises and, with a large budget, predictions change (pgd and fw);
  * the Wasserstein result is no L-inf attack (it moves pixels far beyond a small eps). */
 static void test_fwa_linear(jt_ctx *ctx) {
-    lin m;
-    lin_make(&m, 10, 3 * 8 * 8);
+    toy_lin m;
+    toy_lin_make(&m, 10, 3 * 8 * 8, rnd);
     jt_oracle *o = NULL;
     toy_linear_create(ctx, 3, 8, 8, 10, m.W, m.b, 16, &o);
     int n = 40;
@@ -486,7 +467,7 @@ static void test_fwa_linear(jt_ctx *ctx) {
     free(adv);
     free(y);
     free(succ);
-    lin_free(&m);
+    toy_lin_free(&m);
     jt_oracle_free(o);
 }
 
@@ -496,8 +477,8 @@ static void test_fwa_linear(jt_ctx *ctx) {
  * clip mask is exercised (counted). */
 static void test_fwa_loop_reference(jt_ctx *ctx) {
     int64_t C = 2, Hh = 5, Ww = 6, d = C * Hh * Ww, K = 3;
-    lin m;
-    lin_make(&m, K, d);
+    toy_lin m;
+    toy_lin_make(&m, K, d, rnd);
     jt_oracle *o = NULL;
     toy_linear_create(ctx, C, Hh, Ww, K, m.W, m.b, 4, &o);
     int n = 6, T = 6;
@@ -553,7 +534,7 @@ static void test_fwa_loop_reference(jt_ctx *ctx) {
     free(ref);
     free(work);
     free(y);
-    lin_free(&m);
+    toy_lin_free(&m);
     jt_oracle_free(o);
 }
 
@@ -586,8 +567,8 @@ static double fw_ref_rows(const jt_fwa_shape *sh, const float *x, const double *
 
 static void test_fw_reference(jt_ctx *ctx) {
     int64_t C = 1, Hh = 5, Ww = 5, d = C * Hh * Ww, K = 3;
-    lin m;
-    lin_make(&m, K, d);
+    toy_lin m;
+    toy_lin_make(&m, K, d, rnd);
     jt_oracle *o = NULL;
     toy_linear_create(ctx, C, Hh, Ww, K, m.W, m.b, 4, &o);
     int n = 4, T = 5;
@@ -677,7 +658,7 @@ static void test_fw_reference(jt_ctx *ctx) {
     free(G);
     free(ps);
     free(y);
-    lin_free(&m);
+    toy_lin_free(&m);
     jt_oracle_free(o);
 }
 
@@ -747,8 +728,8 @@ static void test_ti_equals_pgd(jt_ctx *ctx) {
  * computed here directly in 2-D. */
 static void test_ti_linear_corner(jt_ctx *ctx) {
     int64_t C = 3, Hh = 8, Ww = 7, d = C * Hh * Ww;
-    lin m;
-    lin_make(&m, 2, d);
+    toy_lin m;
+    toy_lin_make(&m, 2, d, rnd);
     jt_oracle *o = NULL;
     toy_linear_create(ctx, C, Hh, Ww, 2, m.W, m.b, 16, &o);
     int n = 20, kers[] = {5, 15};
@@ -803,7 +784,7 @@ static void test_ti_linear_corner(jt_ctx *ctx) {
     free(x);
     free(adv);
     free(y);
-    lin_free(&m);
+    toy_lin_free(&m);
     jt_oracle_free(o);
 }
 

@@ -198,3 +198,53 @@ jt_status toy_mlp_create(jt_ctx *ctx, int64_t c, int64_t h, int64_t w, int64_t H
                          const double *b1, const double *W2, const double *b2, int max_batch, jt_oracle **out) {
     return make(ctx, c, h, w, H, K, W1, b1, W2, b2, max_batch, out);
 }
+
+void toy_lin_make(toy_lin *m, int64_t K, int64_t d, double (*rnd)(void)) {
+    m->K = K;
+    m->d = d;
+    m->W = malloc((size_t)(K * d) * sizeof *m->W);
+    m->b = malloc((size_t)K * sizeof *m->b);
+    if (!m->W || !m->b) abort(); /* tests only */
+    for (int64_t i = 0; i < K * d; i++) m->W[i] = rnd() - 0.5;
+    for (int64_t k = 0; k < K; k++) m->b[k] = 0.2 * (rnd() - 0.5);
+}
+
+void toy_lin_free(toy_lin *m) {
+    free(m->W);
+    free(m->b);
+    m->W = m->b = NULL;
+}
+
+void toy_lin_logits(const toy_lin *m, const float *x, double *z) {
+    for (int64_t k = 0; k < m->K; k++) {
+        double s = m->b[k];
+        for (int64_t i = 0; i < m->d; i++) s += m->W[k * m->d + i] * (double)x[i];
+        z[k] = s;
+    }
+}
+
+int64_t toy_lin_pred(const toy_lin *m, const float *x) {
+    double z[256];
+    toy_lin_logits(m, x, z);
+    int64_t b = 0;
+    for (int64_t k = 1; k < m->K; k++)
+        if (z[k] > z[b]) b = k;
+    return b;
+}
+
+double toy_lin_rj(const toy_lin *m, const float *x, int64_t y, int64_t j) {
+    double z[256], n1 = 0;
+    toy_lin_logits(m, x, z);
+    for (int64_t i = 0; i < m->d; i++) n1 += fabs(m->W[y * m->d + i] - m->W[j * m->d + i]);
+    return (z[y] - z[j]) / n1;
+}
+
+double toy_lin_rstar(const toy_lin *m, const float *x, int64_t y) {
+    double best = INFINITY;
+    for (int64_t j = 0; j < m->K; j++) {
+        if (j == y) continue;
+        double r = toy_lin_rj(m, x, y, j);
+        best = r < best ? r : best;
+    }
+    return best;
+}
