@@ -1,5 +1,6 @@
-/* Dataset readers: Fashion-MNIST facts from the spec (sizes, first labels, class counts, pixel mean),
- * and clear errors for missing, truncated and wrong-magic files. */
+/* Dataset readers: Fashion-MNIST facts from the spec (sizes, first labels, class counts, pixel mean
+ * and std) on Debian's files when installed, opening by name, the loader over the real data, and
+ * clear errors for missing, truncated and wrong-magic files. The other formats: test_formats.c. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,7 @@
 int main(void) {
     jt_ctx *ctx;
     jt_ctx_create(1, &ctx);
-    jt_dataset tr = {0}, te = {0};
+    jt_dataset tr = {0}, te = {0}, d0 = {0};
     FILE *probe = fopen(JT_FMNIST_DIR "/train-images-idx3-ubyte.gz", "rb");
     if (!probe) {
         jt_test_skip("data/fmnist", "Debian's dataset-fashion-mnist is not installed");
@@ -48,8 +49,46 @@ int main(void) {
                 jt_test_fail("data/batch", "labels or pixel range wrong");
             else
                 jt_test_ok("data/batch");
+            int tcounts[10] = {0};
+            for (int64_t i = 0; i < te.n; i++) tcounts[te.labels[i]]++;
+            ok = te.n == 10000 && te.h == 28 && te.w == 28 && te.c == 1;
+            for (int c = 0; ok && c < 10; c++) ok = tcounts[c] == 1000;
+            if (!ok)
+                jt_test_fail("data/fmnist_test_counts", "test split: %lld images, class counts off", (long long)te.n);
+            else jt_test_ok("data/fmnist_test_counts");
+            /* by name, and through the loader with the Fashion-MNIST recipe (pad 2, crop 28, flip) */
+            jt_dataset byname = {0};
+            if (jt_dataset_open(ctx, "fashion-mnist", NULL, 0, &byname) != JT_OK || byname.n != te.n ||
+                memcmp(byname.images, te.images, (size_t)te.n * 784) || memcmp(byname.labels, te.labels, (size_t)te.n))
+                jt_test_fail("data/open_fmnist", "%s", jt_ctx_error(ctx));
+            else
+                jt_test_ok("data/open_fmnist");
+            jt_dataset_free(&byname);
+            jt_loader_config lc;
+            jt_loader_config_default(&lc);
+            lc.crop_pad = 2;
+            lc.flip = 1;
+            lc.seed = 1;
+            jt_loader *l = NULL;
+            float *xb = malloc((size_t)128 * 784 * sizeof *xb);
+            int64_t yb[128], ib[128];
+            int cnt = 0;
+            ok = jt_loader_create(ctx, &tr, &lc, &l) == JT_OK && jt_loader_batches_per_epoch(l) == 469 &&
+                 jt_loader_batch(l, 0, 468, xb, yb, ib, &cnt) == JT_OK && cnt == 60000 - 468 * 128;
+            for (int i = 0; ok && i < cnt; i++) {
+                ok = yb[i] == tr.labels[ib[i]];
+                for (int k = 0; ok && k < 784; k++) ok = xb[(size_t)i * 784 + k] >= 0 && xb[(size_t)i * 784 + k] <= 1;
+            }
+            if (!ok) jt_test_fail("data/fmnist_loader", "last batch of %d wrong: %s", cnt, jt_ctx_error(ctx));
+            else jt_test_ok("data/fmnist_loader");
+            jt_loader_free(l);
+            free(xb);
         }
     }
+    if (jt_dataset_open(ctx, "imagenet", NULL, 1, &d0) != JT_ERR_ARG || !strstr(jt_ctx_error(ctx), "imagenet"))
+        jt_test_fail("data/open_unknown", "unknown dataset name accepted or unclear: %s", jt_ctx_error(ctx));
+    else
+        jt_test_ok("data/open_unknown");
     /* errors */
     jt_dataset d = {0};
     if (jt_dataset_load_idx(ctx, "/nonexistent/images.gz", "/nonexistent/labels.gz", &d) == JT_OK ||
