@@ -19,7 +19,7 @@ int acli_add_options(acli_opts *o, arg_opt *opts, int n, int cap) {
         {"--defense", ARG_STR, "P.onnx", "the pre-processing defense P in front of T (F = T∘P)", &o->defense},
         {"--images", ARG_STR, "x.npy", "images N×C×H×W float32 in [0,1] (or --dataset)", &o->images},
         {"--labels", ARG_STR, "y.npy", "labels, int64 [N] (with --images)", &o->labels},
-        {"--dataset", ARG_STR, "NAME", "fmnist or cifar10 instead of .npy files", &o->dataset},
+        {"--dataset", ARG_STR, "NAME", "fmnist, mnist, cifar10 or svhn instead of .npy files", &o->dataset},
         {"--data-dir", ARG_STR, "DIR", "dataset folder (default: Debian's for fmnist)", &o->data_dir},
         {"--split", ARG_STR, "S", "test (default) or train", &o->split},
         {"--offset", ARG_INT, "K", "skip the first K examples", &o->offset},
@@ -174,18 +174,18 @@ static int load_data(const char *cmd, const acli_opts *o, acli_run *r) {
             fprintf(stderr, "%s: --split: '%s' is not test or train\n", cmd, o->split);
             return 2;
         }
-        jt_status st;
-        if (strcmp(o->dataset, "fmnist") == 0) st = jt_dataset_load_fmnist(r->ctx, o->data_dir, train, &ds);
-        else if (strcmp(o->dataset, "cifar10") == 0) {
-            if (!o->data_dir) {
-                fprintf(stderr, "%s: --dataset cifar10 needs --data-dir (the folder of test_batch.bin)\n", cmd);
-                return 2;
-            }
-            st = jt_dataset_load_cifar10(r->ctx, o->data_dir, train, &ds);
-        } else {
-            fprintf(stderr, "%s: --dataset: '%s' is not fmnist or cifar10\n", cmd, o->dataset);
+        static const char *const known[] = {"fmnist", "fashion-mnist", "mnist", "cifar10", "svhn"};
+        int ok = 0;
+        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) ok |= strcmp(o->dataset, known[i]) == 0;
+        if (!ok) {
+            fprintf(stderr, "%s: --dataset: '%s' is not fmnist, mnist, cifar10 or svhn\n", cmd, o->dataset);
             return 2;
         }
+        if (!o->data_dir && strcmp(o->dataset, "fmnist") && strcmp(o->dataset, "fashion-mnist")) {
+            fprintf(stderr, "%s: --dataset %s needs --data-dir (the folder of its files)\n", cmd, o->dataset);
+            return 2;
+        }
+        jt_status st = jt_dataset_open(r->ctx, o->dataset, o->data_dir, train, &ds);
         if (st != JT_OK) return cli_error(r->ctx);
         int64_t start = o->offset < ds.n ? o->offset : ds.n;
         int64_t n = ds.n - start;
