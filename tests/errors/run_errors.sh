@@ -7,7 +7,8 @@
 #   tests/errors/run_errors.sh [BUILD_DIR] [FILTER]      (BUILD_DIR defaults to build)
 #
 # Env: JATP_VALGRIND=0 skips the valgrind pass (counted skips); JATP_REQUIRE_VALGRIND=1 makes a
-# missing valgrind a failure. Inputs are tests/fixtures/bad/* (tests/fixtures/gen_bad_models.py).
+# missing valgrind a failure; JATP_VALGRIND_JATP names the binary of the valgrind pass (run-all gives
+# the CPU-only twin of a CUDA build). Inputs are tests/fixtures/bad/* (tests/fixtures/gen_bad_models.py).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -65,7 +66,7 @@ run_one() {
     if [ -n "$vg" ]; then
         timeout 600 valgrind -q --error-exitcode=99 --leak-check=full --suppressions="$root/tests/valgrind.supp" \
             --errors-for-leak-kinds=definite,indirect,possible --log-file="$vglog" \
-            "$jatp" "${args[@]}" >"$log" 2>&1 </dev/null
+            "${JATP_VALGRIND_JATP:-$jatp}" "${args[@]}" >"$log" 2>&1 </dev/null
         rc=$?
     else
         timeout 120 "$jatp" "${args[@]}" >"$log" 2>&1 </dev/null
