@@ -70,7 +70,10 @@ JT_ALM_HD double ALM_FN(jt_alm_loss)(int kind, const ALM_T *z, int64_t K, int64_
         /* -(z_y - z_o) / (z_(1) - z_(3) + 1e-12), o = best other */
         int64_t o = ALM_FN(jt_alm_best_other)(z, K, y);
         double num = (double)z[y] - (double)z[o];
-        double den = (double)z[top[0]] - (double)z[top[2]] + 1e-12;
+        /* the 1e-12 is added at the logits' precision, as the float32 reference implementations do: in
+         * float32 it vanishes, so where y ranks third (num = -den) the loss is flat and its gradient
+         * exactly zero instead of a 1e-12-sized push */
+        double den = (double)(ALM_T)((double)z[top[0]] - (double)z[top[2]] + 1e-12);
         if (dz) {
             double gn = -coef / den, gd = coef * num / (den * den);
             double g[4] = {0, 0, 0, 0};
@@ -85,7 +88,7 @@ JT_ALM_HD double ALM_FN(jt_alm_loss)(int kind, const ALM_T *z, int64_t K, int64_
     }
     /* DLR_T: -(z_y - z_t) / (z_(1) - (z_(3) + z_(4)) / 2 + 1e-12) */
     double num = (double)z[y] - (double)z[t];
-    double den = (double)z[top[0]] - 0.5 * ((double)z[top[2]] + (double)z[top[3]]) + 1e-12;
+    double den = (double)(ALM_T)((double)z[top[0]] - 0.5 * ((double)z[top[2]] + (double)z[top[3]]) + 1e-12);
     if (dz) {
         double gn = -coef / den, gd = coef * num / (den * den);
         int64_t idx[5] = {y, t, top[0], top[2], top[3]};
