@@ -17,6 +17,7 @@
 #include "jatp/train.h"
 #include "jatp/attack.h"
 #include "jatp/trainer.h"
+#include "jatp/train_target.h"
 
 #define JATP_VERSION "0.1.0"
 
