@@ -49,8 +49,9 @@ jt_status jt_loader_create(jt_ctx *ctx, const jt_dataset *ds, const jt_loader_co
     if (c.shuffle) {
         l->perm = malloc((size_t)l->n * sizeof *l->perm);
         if (!l->perm) {
+            long long n = (long long)l->n;
             free(l);
-            return jt_fail(ctx, JT_ERR_OOM, "loader: out of memory for a permutation of %lld", (long long)l->n);
+            return jt_fail(ctx, JT_ERR_OOM, "loader: out of memory for a permutation of %lld", n);
         }
     }
     *out = l;
