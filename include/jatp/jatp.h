@@ -18,6 +18,7 @@
 #include "jatp/attack.h"
 #include "jatp/trainer.h"
 #include "jatp/train_target.h"
+#include "jatp/train_denoiser.h"
 
 #define JATP_VERSION "0.1.0"
 
