@@ -31,6 +31,21 @@ JT_ALM_HD int64_t ALM_FN(jt_alm_best_other)(const ALM_T *z, int64_t K, int64_t y
     return b;
 }
 
+/* dz[idx[i]] = sum of g[j] over j with idx[j] == idx[i], added in double and rounded once, so that
+ * contributions that cancel (the flat region of DLR, where y ranks third) give exactly zero. */
+JT_ALM_HD void ALM_FN(jt_alm_scatter)(ALM_T *dz, int64_t *idx, double *g, int n) {
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < i; j++)
+            if (idx[j] == idx[i]) {
+                g[j] += g[i];
+                g[i] = 0;
+                idx[i] = -1;
+                break;
+            }
+    for (int i = 0; i < n; i++)
+        if (idx[i] >= 0) dz[idx[i]] = (ALM_T)g[i];
+}
+
 /* Loss of z[0..K) for label y (target t for DLR_T and TDIFF); when dz is non-NULL it receives
  * coef * d loss / dz (every entry written). Returns NaN for an invalid kind, label or target or too
  * few classes (dz is then all NaN). */
@@ -69,31 +84,27 @@ JT_ALM_HD double ALM_FN(jt_alm_loss)(int kind, const ALM_T *z, int64_t K, int64_
     if (kind == JT_ALM_DLR) {
         /* -(z_y - z_o) / (z_(1) - z_(3) + 1e-12), o = best other */
         int64_t o = ALM_FN(jt_alm_best_other)(z, K, y);
-        double num = (double)z[y] - (double)z[o];
+        double num = (double)(ALM_T)((double)z[y] - (double)z[o]);
         /* the 1e-12 is added at the logits' precision, as the float32 reference implementations do: in
          * float32 it vanishes, so where y ranks third (num = -den) the loss is flat and its gradient
          * exactly zero instead of a 1e-12-sized push */
         double den = (double)(ALM_T)((double)z[top[0]] - (double)z[top[2]] + 1e-12);
         if (dz) {
-            double gn = -coef / den, gd = coef * num / (den * den);
-            double g[4] = {0, 0, 0, 0};
+            double gn = -coef / den, gd = coef * (num / den) / den;
+            double g[4] = {gn, -gn, gd, -gd};
             int64_t idx[4] = {y, o, top[0], top[2]};
-            g[0] = gn;
-            g[1] = -gn;
-            g[2] = gd;
-            g[3] = -gd;
-            for (int i = 0; i < 4; i++) dz[idx[i]] = (ALM_T)((double)dz[idx[i]] + g[i]);
+            ALM_FN(jt_alm_scatter)(dz, idx, g, 4);
         }
         return -num / den;
     }
     /* DLR_T: -(z_y - z_t) / (z_(1) - (z_(3) + z_(4)) / 2 + 1e-12) */
-    double num = (double)z[y] - (double)z[t];
+    double num = (double)(ALM_T)((double)z[y] - (double)z[t]);
     double den = (double)(ALM_T)((double)z[top[0]] - 0.5 * ((double)z[top[2]] + (double)z[top[3]]) + 1e-12);
     if (dz) {
-        double gn = -coef / den, gd = coef * num / (den * den);
+        double gn = -coef / den, gd = coef * (num / den) / den;
         int64_t idx[5] = {y, t, top[0], top[2], top[3]};
         double g[5] = {gn, -gn, gd, -0.5 * gd, -0.5 * gd};
-        for (int i = 0; i < 5; i++) dz[idx[i]] = (ALM_T)((double)dz[idx[i]] + g[i]);
+        ALM_FN(jt_alm_scatter)(dz, idx, g, 5);
     }
     return -num / den;
 }
