@@ -18,39 +18,6 @@ static int ends_with(const char *s, const char *suf) {
     return a >= b && strcmp(s + a - b, suf) == 0;
 }
 
-/* a number, or a fraction such as 8/255 */
-static int parse_num(const char *flag, const char *s, double lo, double hi, double *out) {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (!errno && end != s && *end == '/') {
-        char *e2;
-        double den = strtod(end + 1, &e2);
-        if (e2 != end + 1 && !*e2 && den != 0) {
-            v /= den;
-            end = e2;
-        }
-    }
-    if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi) {
-        fprintf(stderr, "%s: %s expects a number in [%g, %g], got '%s'\n", CMD, flag, lo, hi, s);
-        return 2;
-    }
-    *out = v;
-    return 0;
-}
-
-static int parse_u64(const char *flag, const char *s, uint64_t *out) {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-') {
-        fprintf(stderr, "%s: %s expects a non-negative integer, got '%s'\n", CMD, flag, s);
-        return 2;
-    }
-    *out = v;
-    return 0;
-}
-
 /* integer options default to -1 (not given) */
 static int nonneg(const char *flag, int v, int lowest) {
     if (v < lowest) {
@@ -210,14 +177,14 @@ int cmd_train_denoiser(int argc, char **argv) {
         }
     }
     cfg.hgd_fgd = fgd;
-    if (alpha && parse_num("--alpha", alpha, 0, 1e6, &cfg.alpha)) return 2;
-    if (beta && parse_num("--beta", beta, 0, 1e6, &cfg.beta)) return 2;
-    if (lr && parse_num("--lr", lr, 1e-12, 10, &cfg.lr)) return 2;
-    if (clip && parse_num("--clip-grad", clip, 0, 1e9, &cfg.clip_grad)) return 2;
-    if (eps && parse_num("--eps", eps, 1e-9, 0.999, &cfg.eps)) return 2;
+    if (alpha && args_number(CMD, "--alpha", alpha, 0, 1e6, &cfg.alpha)) return 2;
+    if (beta && args_number(CMD, "--beta", beta, 0, 1e6, &cfg.beta)) return 2;
+    if (lr && args_number(CMD, "--lr", lr, 1e-12, 10, &cfg.lr)) return 2;
+    if (clip && args_number(CMD, "--clip-grad", clip, 0, 1e9, &cfg.clip_grad)) return 2;
+    if (eps && args_number(CMD, "--eps", eps, 1e-9, 0.999, &cfg.eps)) return 2;
     const char *step_s = fpgd_step ? fpgd_step : pgd_step ? pgd_step : ssp_step;
     const char *step_f = fpgd_step ? "--fpgd-step" : pgd_step ? "--pgd-step" : "--ssp-step";
-    if (step_s && parse_num(step_f, step_s, 1e-9, 0.999, &cfg.attack_step)) return 2;
+    if (step_s && args_number(CMD, step_f, step_s, 1e-9, 0.999, &cfg.attack_step)) return 2;
     int steps = fpgd_steps >= 0 ? fpgd_steps : pgd_steps >= 0 ? pgd_steps : ssp_steps;
     if (steps >= 0) {
         if (steps < 1) {
@@ -246,7 +213,7 @@ int cmd_train_denoiser(int argc, char **argv) {
     if (eval_n >= 0) cfg.eval_n = eval_n;
     else if (!preset) cfg.eval_n = 1000;
     cfg.augment = !no_augment;
-    if (seed && parse_u64("--seed", seed, &cfg.seed)) return 2;
+    if (seed && args_u64(CMD, "--seed", seed, &cfg.seed)) return 2;
     cfg.discriminator = disc;
     cfg.out = out;
     cfg.out_target = out_target;

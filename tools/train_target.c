@@ -14,41 +14,6 @@
 
 #define CMD "jatp train target"
 
-/* A number in [lo, hi]; fractions such as 8/255 are accepted. NULL: keep *out. */
-static int parse_num(const char *flag, const char *s, double lo, double hi, double *out) {
-    if (!s) return 0;
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end != s && *end == '/') {
-        char *e2;
-        double den = strtod(end + 1, &e2);
-        if (e2 != end + 1 && *e2 == 0 && den != 0) {
-            v /= den;
-            end = e2;
-        }
-    }
-    if (end == s || *end || errno || !isfinite(v) || v < lo || v > hi) {
-        fprintf(stderr, CMD ": %s: '%s' is not a number in [%g, %g]\n", flag, s, lo, hi);
-        return 2;
-    }
-    *out = v;
-    return 0;
-}
-
-static int parse_u64(const char *flag, const char *s, uint64_t *out) {
-    if (!s) return 0;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (end == s || *end || errno || s[0] == '-') {
-        fprintf(stderr, CMD ": %s: '%s' is not a non-negative integer\n", flag, s);
-        return 2;
-    }
-    *out = v;
-    return 0;
-}
-
 static int nonneg(const char *flag, int v, int min) {
     if (v >= min) return 0;
     fprintf(stderr, CMD ": %s: %d is out of range (must be >= %d)\n", flag, v, min);
@@ -147,10 +112,10 @@ int cmd_train_target(int argc, char **argv) {
          (pgd_steps != unset ? nonneg("--pgd-steps", pgd_steps, 0) : 0) |
          (eval_points != unset ? nonneg("--eval-points", eval_points, 0) : 0) |
          (eval_clean != unset ? nonneg("--eval-clean", eval_clean, 0) : 0);
-    rc |= parse_num("--lr", lr, 0, 1e300, &c.lr) | parse_num("--wd", wd, 0, 1e300, &c.wd) |
-          parse_num("--momentum", momentum, 0, 1, &c.momentum) | parse_num("--beta", beta, 0, 1e300, &c.beta) |
-          parse_num("--eps", eps, 0, 1, &c.eps) | parse_num("--pgd-step", pgd_step, 0, 1, &c.pgd_step) |
-          parse_u64("--seed", seed, &c.seed);
+    rc |= args_number(CMD, "--lr", lr, 0, 1e300, &c.lr) | args_number(CMD, "--wd", wd, 0, 1e300, &c.wd) |
+          args_number(CMD, "--momentum", momentum, 0, 1, &c.momentum) | args_number(CMD, "--beta", beta, 0, 1e300, &c.beta) |
+          args_number(CMD, "--eps", eps, 0, 1, &c.eps) | args_number(CMD, "--pgd-step", pgd_step, 0, 1, &c.pgd_step) |
+          args_u64(CMD, "--seed", seed, &c.seed);
     if (rc) return 2;
     if (lr && !(c.lr > 0)) {
         fprintf(stderr, CMD ": --lr: must be > 0\n");

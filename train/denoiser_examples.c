@@ -26,12 +26,11 @@ static void normal_fill(uint64_t seed, uint32_t purpose, uint64_t epoch, int64_t
     for (int64_t b = 0; b * 4 < d; b++) {
         jt_philox_out r = jt_rng_block(key, JT_RNG_ATTACK, (uint64_t)b, call);
         for (int p = 0; p < 2; p++) {
-            double u1 = ((double)(r.v[2 * p] >> 8) + 1.0) * (1.0 / 16777217.0); /* (0, 1] */
-            double u2 = (double)(r.v[2 * p + 1] >> 8) * (1.0 / 16777216.0);
-            double rad = sqrt(-2.0 * log(u1)), th = 6.283185307179586 * u2;
+            double n0, n1;
+            jt_box_muller(r.v[2 * p], r.v[2 * p + 1], &n0, &n1);
             int64_t i = b * 4 + 2 * p;
-            if (i < d) n[i] = (float)(rad * cos(th));
-            if (i + 1 < d) n[i + 1] = (float)(rad * sin(th));
+            if (i < d) n[i] = (float)n0;
+            if (i + 1 < d) n[i + 1] = (float)n1;
         }
     }
 }

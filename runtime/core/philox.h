@@ -7,6 +7,7 @@
 #ifndef JATP_PHILOX_H
 #define JATP_PHILOX_H
 
+#include <math.h>
 #include <stdint.h>
 
 #ifdef __CUDACC__
@@ -66,6 +67,15 @@ JT_PHILOX_HD double jt_u01_f64(uint32_t lo, uint32_t hi) {
     return (double)(((uint64_t)hi << 21) ^ (lo >> 11)) * (1.0 / 9007199254740992.0);
 }
 
+/* Two standard normals from two random words (Box-Muller on 24-bit uniforms u1 in (0,1], u2 in [0,1)).
+ * libm and CUDA math may differ by an ulp here, so compare normals with a tolerance across devices. */
+JT_PHILOX_HD void jt_box_muller(uint32_t w1, uint32_t w2, double *n0, double *n1) {
+    double u1 = ((double)(w1 >> 8) + 1.0) * (1.0 / 16777217.0);
+    double u2 = (double)(w2 >> 8) * (1.0 / 16777216.0);
+    double rad = sqrt(-2.0 * log(u1)), th = 6.283185307179586 * u2;
+    *n0 = rad * cos(th);
+    *n1 = rad * sin(th);
+}
 /* Element i of a draw: uniform float in [0,1). Four consecutive elements share one block. */
 JT_PHILOX_HD float jt_rng_uniform(uint64_t seed, uint32_t stream, uint64_t call, uint64_t i) {
     jt_philox_out o = jt_rng_block(seed, stream, i >> 2, call);

@@ -1,6 +1,7 @@
 #include "args.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,5 +88,39 @@ int args_parse(const arg_spec *s, int argc, char **argv) {
         return 2;
     }
     if (s->n_pos) *s->n_pos = npos;
+    return 0;
+}
+
+int args_number(const char *cmd, const char *flag, const char *s, double lo, double hi, double *out) {
+    if (!s) return 0;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (!errno && end != s && *end == '/') { /* a fraction such as 8/255 */
+        char *e2;
+        double den = strtod(end + 1, &e2);
+        if (e2 != end + 1 && *e2 == 0 && den != 0) {
+            v /= den;
+            end = e2;
+        }
+    }
+    if (end == s || *end || errno || !isfinite(v) || v < lo || v > hi) {
+        fprintf(stderr, "%s: %s: '%s' is not a number in [%g, %g]\n", cmd, flag, s, lo, hi);
+        return 2;
+    }
+    *out = v;
+    return 0;
+}
+
+int args_u64(const char *cmd, const char *flag, const char *s, uint64_t *out) {
+    if (!s) return 0;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || *end || errno || s[0] == '-') {
+        fprintf(stderr, "%s: %s: '%s' is not a non-negative integer\n", cmd, flag, s);
+        return 2;
+    }
+    *out = v;
     return 0;
 }

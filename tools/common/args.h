@@ -2,6 +2,8 @@
 #ifndef JATP_TOOLS_ARGS_H
 #define JATP_TOOLS_ARGS_H
 
+#include <stdint.h>
+
 typedef enum { ARG_FLAG, ARG_STR, ARG_INT, ARG_LIST } arg_kind;
 
 typedef struct arg_opt {
@@ -33,5 +35,11 @@ typedef struct arg_spec {
  * printed naming the flag or value; caller exits 2). */
 int args_parse(const arg_spec *spec, int argc, char **argv);
 void args_help(const arg_spec *spec);
+
+/* Value parsers for option strings: s == NULL keeps *out (the option was not given). A bad value prints
+ * "<cmd>: <flag>: '<s>' is not ..." and returns 2 (the usage-error exit); otherwise 0.
+ * args_number accepts fractions such as 8/255 and requires lo <= value <= hi. */
+int args_number(const char *cmd, const char *flag, const char *s, double lo, double hi, double *out);
+int args_u64(const char *cmd, const char *flag, const char *s, uint64_t *out);
 
 #endif

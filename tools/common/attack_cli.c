@@ -61,39 +61,6 @@ int acli_add_options(acli_opts *o, arg_opt *opts, int n, int cap) {
     return n;
 }
 
-static int parse_double(const char *cmd, const char *flag, const char *s, double lo, double hi, double *out) {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    /* accept fractions like 8/255 */
-    if (end != s && *end == '/') {
-        char *e2;
-        double den = strtod(end + 1, &e2);
-        if (e2 != end + 1 && *e2 == 0 && den != 0) {
-            v /= den;
-            end = e2;
-        }
-    }
-    if (end == s || *end || errno || !isfinite(v) || v < lo || v > hi) {
-        fprintf(stderr, "%s: %s: '%s' is not a number in [%g, %g]\n", cmd, flag, s, lo, hi);
-        return 2;
-    }
-    *out = v;
-    return 0;
-}
-
-static int parse_u64(const char *cmd, const char *flag, const char *s, uint64_t *out) {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (end == s || *end || errno || s[0] == '-') {
-        fprintf(stderr, "%s: %s: '%s' is not a non-negative integer\n", cmd, flag, s);
-        return 2;
-    }
-    *out = v;
-    return 0;
-}
-
 static jt_status load_model(jt_ctx *ctx, const char *path, jt_graph **g) {
     jt_load_options lo;
     jt_load_options_default(&lo);
@@ -227,7 +194,7 @@ int acli_setup(const char *cmd, const acli_opts *o, int want_bpda, acli_run *r) 
         fprintf(stderr, "%s: --random-start and --no-random-start exclude each other\n", cmd);
         return 2;
     }
-    if (o->seed && parse_u64(cmd, "--seed", o->seed, &r->seed)) return 2;
+    if (o->seed && args_u64(cmd, "--seed", o->seed, &r->seed)) return 2;
     if (cli_ctx(o->threads, &r->ctx)) return 1;
     jt_ctx_set_seed(r->ctx, r->seed);
     if (jt_backend_create(r->ctx, o->device ? o->device : "cpu", &r->backend) != JT_OK) {
@@ -294,13 +261,13 @@ static int apply_kv(const char *cmd, const char *via, const char *key, const cha
     uint64_t u;
 #define D(k, lo, hi, field)                                                                                          \
     if (strcmp(key, k) == 0) {                                                                                       \
-        if (parse_double(cmd, flag, val, lo, hi, &v)) return 2;                                                        \
+        if (args_number(cmd, flag, val, lo, hi, &v)) return 2;                                                        \
         field = v;                                                                                                   \
         return 0;                                                                                                    \
     }
 #define I(k, lo, hi, field)                                                                                          \
     if (strcmp(key, k) == 0) {                                                                                       \
-        if (parse_u64(cmd, flag, val, &u)) return 2;                                                                   \
+        if (args_u64(cmd, flag, val, &u)) return 2;                                                                   \
         if ((double)u < (lo) || (double)u > (hi)) {                                                                  \
             fprintf(stderr, "%s: %s: %s is outside [%g, %g]\n", cmd, flag, val, (double)(lo), (double)(hi));           \
             return 2;                                                                                                \
