@@ -816,8 +816,9 @@ static void test_determinism(jt_ctx *ctx) {
 
 /* ---- 7. 2-pixel MLP 2-16-3 against brute force on a 201x201 grid (section 12.2) ---- */
 
-static void test_brute_force(jt_ctx *ctx) {
-    const char *name = "apgd/brute_force_2px";
+static void test_brute_force(jt_ctx *ctx, const char *preset, int restarts) {
+    char name[64];
+    snprintf(name, sizeof name, "%s/brute_force_2px%s", preset, restarts > 1 ? "_20_restarts" : "");
     mlp m;
     mlp_make(&m, 2, 16, 3, 6.0, 1.0);
     jt_oracle *o = NULL;
@@ -830,9 +831,10 @@ static void test_brute_force(jt_ctx *ctx) {
     for (int i = 0; i < 2 * n; i++) x[i] = (float)rnd();
     jt_oracle_predict(o, x, n, y, NULL);
     jt_attack_config cfg;
-    jt_attack_preset(ctx, "apgd-ce", JT_IMAGES_CIFAR, &cfg);
+    jt_attack_preset(ctx, preset, JT_IMAGES_CIFAR, &cfg);
     cfg.eps = eps;
     cfg.seed = 3;
+    cfg.restarts = restarts;
     jt_attack_io io = {.n = n, .x = x, .y = y, .x_adv = adv, .success = succ};
     if (jt_attack_run(o, &cfg, &io) != JT_OK) {
         jt_test_fail(name, "%s", jt_ctx_error(ctx));
@@ -859,7 +861,8 @@ static void test_brute_force(jt_ctx *ctx) {
             agree += (mg < 0) == (succ[i] != 0);
             false_claims += mg > 0 && succ[i];
         }
-        jt_test_note("brute force: %d kept of %d, %d breakable by the grid, APGD agrees on %d", kept, n, breakable, agree);
+        jt_test_note("brute force: %d kept of %d, %d breakable by the grid, %s agrees on %d", kept, n, breakable, preset,
+                     agree);
         if (breakable < kept / 10 || breakable > kept - kept / 10)
             jt_test_fail(name, "%d of %d breakable: not a useful mix (adjust eps)", breakable, kept);
         else if (false_claims)
@@ -889,7 +892,8 @@ int main(void) {
     test_aa_bookkeeping(ctx, &cap);
     test_aa_global_indices(ctx);
     test_determinism(ctx);
-    test_brute_force(ctx);
+    test_brute_force(ctx, "apgd-ce", 1);
+    test_brute_force(ctx, "pgd", 20); /* docs/attacks.md 12.2: PGD with 20 restarts */
     jt_ctx_free(ctx);
     return jt_test_finish();
 }
