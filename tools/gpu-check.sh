@@ -35,7 +35,7 @@ cmd=${1:-}
 shift || true
 
 # The CUDA test binaries (paths under the build folder's tests/) and the tools the run needs.
-CUDA_TESTS="ops/test_cuda_ops model_cuda core/test_cuda_inject core/test_backend attacks/test_attack_cuda"
+CUDA_TESTS="ops/test_cuda_ops model_cuda core/test_cuda_inject core/test_backend attacks/test_attack_cuda train_target/test_target_cuda train_denoiser/test_train_denoiser_cuda"
 TOOLS="jatp gpu_peak"
 
 die() { echo "gpu-check: $*" >&2; exit 1; }
