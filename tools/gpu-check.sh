@@ -47,7 +47,7 @@ do_build() {
     # blas=none by default: a static OpenBLAS (DYNAMIC_ARCH, all CPU kernels) adds 25 MB of code to every
     # binary, 150 MB for the six, over the 64 MiB the GPU machine gets; the GPU run times no CPU GEMM and
     # the CPU references use jatp's own GEMM. JATP_GPU_BLAS=openblas keeps it (statically linked).
-    local opts=(-Dcuda=enabled -Dstatic_deps=true "-Dblas=${JATP_GPU_BLAS:-none}" -Dwerror=true -Dbuildtype=release
+    local opts=(-Dcuda=enabled -Dstatic_deps=true -Dplots=disabled "-Dblas=${JATP_GPU_BLAS:-none}" -Dwerror=true -Dbuildtype=release
         -Db_ndebug=false)
     if [ -f "$bdir/build.ninja" ]; then
         (cd "$root" && meson configure "$bdir" "${opts[@]}") || die "meson configure failed"
