@@ -32,6 +32,19 @@ static void free_attack(jt_eval_attack *a) {
     free(a->x_adv);
 }
 
+void jt_wilson_interval(int64_t k, int64_t n, double *lo, double *hi) {
+    if (n <= 0) {
+        *lo = *hi = NAN;
+        return;
+    }
+    const double z = 1.959963984540054; /* the 97.5% normal quantile */
+    double p = (double)k / (double)n, z2n = z * z / (double)n;
+    double centre = (p + z2n / 2) / (1 + z2n);
+    double half = z * sqrt(p * (1 - p) / (double)n + z2n / (4.0 * (double)n)) / (1 + z2n);
+    *lo = centre - half < 0 ? 0 : centre - half;
+    *hi = centre + half > 1 ? 1 : centre + half;
+}
+
 void jt_eval_result_free(jt_eval_result *r) {
     if (!r) return;
     for (int k = 0; k < r->n_attacks; k++) free_attack(&r->attacks[k]);

@@ -321,6 +321,9 @@ jt_status jt_eval_run(jt_oracle *full, jt_oracle *bpda, const jt_attack_config *
                       const float *x, const int64_t *y, const int64_t *index, int n, const jt_eval_options *opt,
                       jt_eval_result *out);
 void jt_eval_result_free(jt_eval_result *r);
+/* 95% Wilson score interval of a proportion k/n (n > 0): the accuracy's confidence interval in the
+ * reports. n = 0 gives NaN. */
+void jt_wilson_interval(int64_t k, int64_t n, double *lo, double *hi);
 
 /* ---------------------------------------------------------------------------------------------
  * Sanity checks (attacks/sanity.c, docs/attacks.md section 11)

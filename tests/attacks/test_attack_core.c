@@ -401,10 +401,31 @@ static void test_all_presets_invariants(jt_ctx *ctx) {
     jt_oracle_free(o);
 }
 
+/* 95% Wilson intervals against published values (e.g. 5/10: [0.2366, 0.7634]; 0/10: [0, 0.2775]). */
+static void test_wilson(void) {
+    struct { int64_t k, n; double lo, hi; } rows[] = {{5, 10, 0.2366, 0.7634}, {0, 10, 0.0, 0.2775},
+                                                      {10, 10, 0.7225, 1.0}, {81, 263, 0.2553, 0.3662}};
+    int bad = 0;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        double lo, hi;
+        jt_wilson_interval(rows[i].k, rows[i].n, &lo, &hi);
+        if (fabs(lo - rows[i].lo) > 6e-5 || fabs(hi - rows[i].hi) > 6e-5) {
+            bad++;
+            jt_test_note("%lld/%lld: [%.5f, %.5f], want [%.4f, %.4f]", (long long)rows[i].k, (long long)rows[i].n, lo, hi,
+                         rows[i].lo, rows[i].hi);
+        }
+    }
+    double lo, hi;
+    jt_wilson_interval(0, 0, &lo, &hi);
+    if (!bad && isnan(lo) && isnan(hi)) jt_test_ok("eval/wilson_interval");
+    else jt_test_fail("eval/wilson_interval", "%d rows off (or n = 0 not NaN)", bad);
+}
+
 int main(void) {
     jt_ctx *ctx = NULL;
     if (jt_ctx_create(1, &ctx) != JT_OK) return 1;
     test_loss_values();
+    test_wilson();
     test_loss_grads();
     test_presets(ctx);
     test_validity();

@@ -434,6 +434,22 @@ static cJSON *num_or_null(double v) { return isfinite(v) ? cJSON_CreateNumber(v)
 
 static void add_num(cJSON *o, const char *k, double v) { cJSON_AddItemToObject(o, k, num_or_null(v)); }
 
+/* [lo, hi] of the 95% Wilson interval of an accuracy over n examples */
+static void add_ci(cJSON *o, const char *k, double acc, int n) {
+    double lo, hi;
+    jt_wilson_interval((int64_t)llround(acc * n), n, &lo, &hi);
+    cJSON *a = cJSON_AddArrayToObject(o, k);
+    cJSON_AddItemToArray(a, num_or_null(lo));
+    cJSON_AddItemToArray(a, num_or_null(hi));
+}
+
+/* "12.50 [9.9, 15.6]": an accuracy in % with its 95% interval */
+static void pct_ci(char *buf, size_t cap, double acc, int n) {
+    double lo, hi;
+    jt_wilson_interval((int64_t)llround(acc * n), n, &lo, &hi);
+    snprintf(buf, cap, "%6.2f [%5.1f,%5.1f]", 100 * acc, 100 * lo, 100 * hi);
+}
+
 static cJSON *config_json(const jt_attack_config *c) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "name", c->name);
@@ -521,8 +537,10 @@ int acli_write_summary_json(jt_ctx *ctx, const char *path, const acli_run *r, co
     add_num(root, "n", ev->n);
     add_num(root, "n_classes", (double)ev->n_classes);
     add_num(root, "clean_accuracy", ev->clean_acc);
+    add_ci(root, "clean_accuracy_ci95", ev->clean_acc, ev->n);
     add_num(root, "mean_dist_px_x_255", ev->mean_d_px_255);
     add_num(root, "worst_case_accuracy", ev->worst_acc);
+    add_ci(root, "worst_case_accuracy_ci95", ev->worst_acc, ev->n);
     add_num(root, "seconds", ev->seconds);
     add_num(root, "eot_gradient_draws", 1);
     add_num(root, "eot_decision_draws", 1);
@@ -533,6 +551,7 @@ int acli_write_summary_json(jt_ctx *ctx, const char *path, const acli_run *r, co
         cJSON_AddStringToObject(o, "attack", a->cfg.name);
         cJSON_AddItemToObject(o, "config", config_json(&a->cfg));
         add_num(o, "robust_accuracy", a->robust_acc);
+        add_ci(o, "robust_accuracy_ci95", a->robust_acc, ev->n);
         add_num(o, "fooling_rate", a->fooling_rate);
         add_num(o, "seconds", a->seconds);
         add_num(o, "examples_per_second", a->examples_per_second);
@@ -676,18 +695,26 @@ void acli_print_table(const acli_run *r, const jt_eval_result *ev, const jt_sani
     printf("\n%d examples (%lldx%lldx%lld, %lld classes), device %s, seed %llu\n", ev->n, (long long)r->c,
            (long long)r->h, (long long)r->w, (long long)ev->n_classes, jt_backend_description(r->backend),
            (unsigned long long)r->seed);
-    printf("natural accuracy %.2f%%   mean |P(x)-x| %.2f/255\n\n", 100 * ev->clean_acc, ev->mean_d_px_255);
-    printf("%-14s %9s %9s %9s %9s %11s %12s %9s %9s\n", "attack", "eps", "robust%", "fooling%", "mean Linf",
+    char ci[64];
+    pct_ci(ci, sizeof ci, ev->clean_acc, ev->n);
+    printf("natural accuracy %s%% (95%% interval, N = %d)   mean |P(x)-x| %.2f/255\n\n", ci, ev->n, ev->mean_d_px_255);
+    printf("%-14s %9s %-22s %9s %9s %11s %12s %9s %9s\n", "attack", "eps", "robust% [95% CI]", "fooling%", "mean Linf",
            "|x~-x|/255", "|P(x~)-x|/255", "time s", "ex/s");
     for (int k = 0; k < ev->n_attacks; k++) {
         const jt_eval_attack *a = &ev->attacks[k];
-        printf("%-14s %9.4f %9.2f %9.2f %9.4f %11.2f %12.2f %9.1f %9.1f\n", a->cfg.name, a->cfg.eps, 100 * a->robust_acc,
+        pct_ci(ci, sizeof ci, a->robust_acc, ev->n);
+        printf("%-14s %9.4f %-22s %9.2f %9.4f %11.2f %12.2f %9.1f %9.1f\n", a->cfg.name, a->cfg.eps, ci,
                100 * a->fooling_rate, a->mean_linf, a->mean_d_adv_255, a->mean_d_padv_255, a->seconds,
                a->examples_per_second);
-        for (int c = 0; c < a->n_components; c++)
-            printf("  after %-7d %9s %9.2f\n", c + 1, "", 100 * a->acc_after[c]);
+        for (int c = 0; c < a->n_components; c++) {
+            pct_ci(ci, sizeof ci, a->acc_after[c], ev->n);
+            printf("  after %-7d %9s %-22s\n", c + 1, "", ci);
+        }
     }
-    if (ev->n_attacks > 1) printf("%-14s %9s %9.2f\n", "worst case", "", 100 * ev->worst_acc);
+    if (ev->n_attacks > 1) {
+        pct_ci(ci, sizeof ci, ev->worst_acc, ev->n);
+        printf("%-14s %9s %-22s\n", "worst case", "", ci);
+    }
     if (checks && checks->n) {
         printf("\nsanity checks%s\n", checks->any_fail ? " (a FAIL marks every robustness number above)" : "");
         for (int i = 0; i < checks->n; i++)
