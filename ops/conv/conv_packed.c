@@ -275,10 +275,128 @@ static bool flip_geom(const jt_conv_geom *g, jt_conv_geom *f) {
     return true;
 }
 
-/* Few input channels per group (an RGB stem: the flipped GEMM would have 3 rows) keep the im2col path. */
-bool jt_conv_packed_bwd_data_ok(const jt_conv_geom *geo) {
+/* The flipped forward convolution needs stride 1 and fitting pads, and >= 16 input channels per group
+ * (an RGB stem: the flipped GEMM would have 3 rows). */
+static bool flip_ok(const jt_conv_geom *geo) {
     jt_conv_geom f;
-    return !jt_conv_is_depthwise(geo) && geo->Cg >= 16 && flip_geom(geo, &f);
+    return geo->Cg >= 16 && flip_geom(geo, &f);
+}
+
+/* The col path serves strides > 1 with at most 32 output channels per group (the GEMM's K): measured
+ * faster there than the template's im2col path, whose small chunks scale badly over threads; with more
+ * output channels that path's BLAS GEMM wins per core. Stride 1 with few input channels (a one-channel
+ * stem) also stays on the template's path. */
+bool jt_conv_packed_bwd_data_ok(const jt_conv_geom *geo) {
+    if (jt_conv_is_depthwise(geo) || geo->N <= 0) return false;
+    return flip_ok(geo) || ((geo->s[0] > 1 || geo->s[1] > 1 || geo->s[2] > 1) && geo->Mg <= 32);
+}
+
+/* ---- data gradient through col = W^T dY and col2im (strides > 1) ----
+ * Chunks of nb images (a function of the sizes only, col of a chunk about COL_TARGET floats so that it
+ * stays in cache), one task per chunk with its own slice of the workspace: dY gathered to
+ * [M][nb*out_sz], one serial GEMM per group (M = Cg * k_sz, N = nb * out_sz, K = Mg, A = W transposed)
+ * into col, then col2im per (image, input channel) in a fixed order. */
+#define COL_TARGET (1 << 17) /* floats of col per chunk */
+
+static int64_t col_chunk(const jt_conv_geom *g) {
+    int64_t per = g->C * g->k_sz * g->out_sz, nb = per > 0 ? COL_TARGET / per : g->N;
+    if (nb > g->N) nb = g->N;
+    return nb < 1 ? 1 : nb;
+}
+
+static size_t rup64(size_t b) { return (b + 63) / 64 * 64; }
+
+/* Bytes of one chunk's slice: col, dyt, GEMM workspace. */
+static size_t col_slice_bytes(const jt_conv_geom *g, size_t *col_b, size_t *dyt_b) {
+    const int64_t ld = col_chunk(g) * g->out_sz;
+    *col_b = rup64((size_t)(g->C * g->k_sz * ld) * sizeof(float));
+    *dyt_b = rup64((size_t)(g->M * ld) * sizeof(float));
+    return *col_b + *dyt_b + rup64(jt_gemm_f32_workspace(g->Cg * g->k_sz, ld, g->Mg));
+}
+
+static size_t col_path_ws(const jt_conv_geom *g) {
+    size_t cb, db;
+    const int64_t nb = col_chunk(g);
+    return (size_t)((g->N + nb - 1) / nb) * col_slice_bytes(g, &cb, &db);
+}
+
+typedef struct col_job {
+    const jt_conv_geom *g;
+    const float *dy, *w, *bias;
+    float *dx;
+    char *ws;
+    int64_t nb;
+    size_t slice, col_b, dyt_b;
+} col_job;
+
+/* Indices i in [0, count) with 0 <= i*s + off < limit, as [*lo, *hi). */
+static void col_axis_range(int64_t off, int64_t s, int64_t limit, int64_t count, int64_t *lo, int64_t *hi) {
+    int64_t l = -fdiv(off, s), h = fdiv(limit - 1 - off, s) + 1;
+    if (l < 0) l = 0;
+    if (h > count) h = count;
+    if (h < l) h = l;
+    *lo = l, *hi = h;
+}
+
+/* dx plane of image n (of the chunk), channel c: bias, then each tap's row of col (ld columns) added in. */
+static void col2im_plane(const jt_conv_geom *g, const float *col, int64_t ld, const float *bias, int64_t n,
+                         int64_t c, float *dst) {
+    const float b = bias ? bias[c] : 0.0f;
+    for (int64_t i = 0; i < g->in_sz; i++) dst[i] = b;
+    const float *row = col + c * g->k_sz * ld + n * g->out_sz;
+    for (int64_t kd = 0; kd < g->k[0]; kd++)
+        for (int64_t kh = 0; kh < g->k[1]; kh++)
+            for (int64_t kw = 0; kw < g->k[2]; kw++, row += ld) {
+                int64_t lo, hi, off = kw * g->d[2] - g->pb[2], sw = g->s[2];
+                col_axis_range(off, sw, g->in[2], g->out[2], &lo, &hi);
+                for (int64_t od = 0; od < g->out[0]; od++) {
+                    const int64_t id = od * g->s[0] - g->pb[0] + kd * g->d[0];
+                    if (id < 0 || id >= g->in[0]) continue;
+                    for (int64_t oh = 0; oh < g->out[1]; oh++) {
+                        const int64_t ih = oh * g->s[1] - g->pb[1] + kh * g->d[1];
+                        if (ih < 0 || ih >= g->in[1]) continue;
+                        const float *s = row + (od * g->out[1] + oh) * g->out[2];
+                        float *d = dst + (id * g->in[1] + ih) * g->in[2] + off;
+                        if (sw == 1)
+                            for (int64_t ow = lo; ow < hi; ow++) d[ow] += s[ow];
+                        else if (sw == 2)
+                            for (int64_t ow = lo; ow < hi; ow++) d[2 * ow] += s[ow];
+                        else
+                            for (int64_t ow = lo; ow < hi; ow++) d[ow * sw] += s[ow];
+                    }
+                }
+            }
+}
+
+/* One task per chunk of images. */
+static void col_chunk_task(void *arg, int64_t t) {
+    const col_job *j = arg;
+    const jt_conv_geom *g = j->g;
+    const int64_t n0 = t * j->nb, nbc = g->N - n0 < j->nb ? g->N - n0 : j->nb, osz = g->out_sz;
+    const int64_t ld = nbc * osz, ck = g->Cg * g->k_sz;
+    char *base = j->ws + (size_t)t * j->slice;
+    float *col = (float *)base, *dyt = (float *)(base + j->col_b);
+    for (int64_t n = 0; n < nbc; n++)
+        for (int64_t m = 0; m < g->M; m++)
+            memcpy(dyt + m * ld + n * osz, j->dy + ((n0 + n) * g->M + m) * osz, (size_t)osz * sizeof(float));
+    for (int64_t gi = 0; gi < g->G; gi++) {
+        const jt_gemm_f32_args a = {
+            .M = ck, .N = ld, .K = g->Mg, .trans_a = true, .alpha = 1.0f, .beta = 0.0f,
+            .A = j->w + gi * g->Mg * ck, .lda = ck, .B = dyt + gi * g->Mg * ld, .ldb = ld,
+            .C = col + gi * ck * ld, .ldc = ld, .ws = base + j->col_b + j->dyt_b,
+            .ws_size = j->slice - j->col_b - j->dyt_b};
+        jt_gemm_f32_run(NULL, &a);
+    }
+    for (int64_t n = 0; n < nbc; n++)
+        for (int64_t c = 0; c < g->C; c++)
+            col2im_plane(g, col, ld, j->bias, n, c, j->dx + ((n0 + n) * g->C + c) * g->in_sz);
+}
+
+static void bwd_data_col(jt_pool *pool, const jt_conv_geom *g, const float *dy, const float *w,
+                         const float *bias, float *dx, void *ws) {
+    col_job j = {g, dy, w, bias, dx, ws, col_chunk(g), 0, 0, 0};
+    j.slice = col_slice_bytes(g, &j.col_b, &j.dyt_b);
+    jt_pool_run(pool, col_chunk_task, &j, (g->N + j.nb - 1) / j.nb);
 }
 
 static size_t flipped_bytes(const jt_conv_geom *g) {
@@ -287,7 +405,8 @@ static size_t flipped_bytes(const jt_conv_geom *g) {
 
 size_t jt_conv_packed_bwd_data_ws(const jt_conv_geom *g) {
     jt_conv_geom f;
-    if (!flip_geom(g, &f)) return 0;
+    if (!flip_ok(g)) return col_path_ws(g);
+    flip_geom(g, &f);
     return flipped_bytes(g) + jt_conv_packed_fwd_ws(&f);
 }
 
@@ -311,6 +430,11 @@ static void flip_task(void *arg, int64_t c) {
 
 void jt_conv_packed_bwd_data(jt_pool *pool, const jt_conv_geom *g, const float *dy, const float *w,
                              const float *bias, float *dx, void *ws, size_t ws_size) {
+    if (!flip_ok(g)) {
+        (void)ws_size;
+        bwd_data_col(pool, g, dy, w, bias, dx, ws);
+        return;
+    }
     jt_conv_geom f;
     flip_geom(g, &f);
     const size_t fb = flipped_bytes(g);
@@ -328,6 +452,7 @@ void jt_conv_packed_bwd_data(jt_pool *pool, const jt_conv_geom *g, const float *
 typedef struct filt_ctx {
     pack_ctx p;
     int64_t ncols; /* Cg * k_sz */
+    int64_t k_base; /* first position of this GEMM's K range (the K-split below) */
 } filt_ctx;
 
 /* v[j][lane] for the 16 (c, tap) columns col0 .. col0+15 (columns >= ncols: zero). */
@@ -353,7 +478,7 @@ static void filter_pack_b(void *user, int64_t k0, int64_t kc, int64_t n0, int64_
     _Alignas(64) float v[NR * NR], t[NR * NR];
     for (int64_t b = 0; b < kc; b += NR) {
         const int cnt = (int)(kc - b < NR ? kc - b : NR);
-        const int nr = strip_runs(&f->p, k0 + b, cnt, runs);
+        const int nr = strip_runs(&f->p, f->k_base + k0 + b, cnt, runs);
         if (ksz <= TAP_TAB) {
             for (int64_t tp = 0; tp < ksz; tp++) build_tap(&f->p, runs, nr, tp, &tab[tp]);
         }
@@ -388,11 +513,40 @@ static void filter_pack_b(void *user, int64_t k0, int64_t kc, int64_t n0, int64_
 
 bool jt_conv_packed_bwd_filter_ok(const jt_conv_geom *g) { return !jt_conv_is_depthwise(g) && g->N > 0; }
 
+/* K-split: with few output rows and columns (small channel counts) the GEMM has one or two tiles and
+ * leaves threads idle, while K (batch * positions) is long. Then K is cut into KSPLIT parts of whole
+ * NR-position blocks, each part's GEMM runs serially in one task into its own partial dW, and the
+ * partials are added in part order. KSPLIT and the cut depend on the sizes only (never on the thread
+ * count), so the result is the same for any thread count. */
+#define KSPLIT 8
+#define KSPLIT_MIN_K 2048     /* positions per part at least */
+#define KSPLIT_MAX_MN (64 * 576) /* Mg * Cg * k_sz at most (larger products have enough tiles) */
+
+static int64_t filter_parts(const jt_conv_geom *g) {
+    const int64_t L = g->N * g->out_sz, ck = g->Cg * g->k_sz;
+    return g->Mg * ck <= KSPLIT_MAX_MN && L >= KSPLIT * KSPLIT_MIN_K ? KSPLIT : 1;
+}
+
+static int64_t part_len(const jt_conv_geom *g) {
+    const int64_t L = g->N * g->out_sz, parts = filter_parts(g);
+    return (L + parts * NR - 1) / (parts * NR) * NR;
+}
+
+static size_t partial_bytes(const jt_conv_geom *g) {
+    return ((size_t)(g->Mg * g->Cg * g->k_sz) * sizeof(float) + 63) / 64 * 64;
+}
+
+static size_t part_gemm_ws(const jt_conv_geom *g) {
+    return (jt_gemm_f32_workspace(g->Mg, g->Cg * g->k_sz, part_len(g)) + 63) / 64 * 64;
+}
+
 static size_t dyt_bytes(const jt_conv_geom *g) {
     return g->N > 1 ? ((size_t)(g->M * g->N * g->out_sz) * sizeof(float) + 63) / 64 * 64 : 0;
 }
 
 size_t jt_conv_packed_bwd_filter_ws(const jt_conv_geom *g) {
+    const int64_t parts = filter_parts(g);
+    if (parts > 1) return dyt_bytes(g) + (size_t)parts * (partial_bytes(g) + part_gemm_ws(g));
     return dyt_bytes(g) + jt_gemm_f32_workspace(g->Mg, g->Cg * g->k_sz, g->N * g->out_sz);
 }
 
@@ -410,9 +564,48 @@ static void gather_task(void *arg, int64_t t) {
     memcpy(j->dyt + (m * g->N + n) * osz, j->dy + (n * g->M + m) * osz, (size_t)osz * sizeof(float));
 }
 
+typedef struct split_job {
+    const filt_ctx *f; /* the group's context (k_base 0) */
+    const float *a;    /* the group's dY rows, [Mg][L] */
+    float *dw;         /* the group's dW, [Mg][ck] */
+    char *ws;          /* parts x (partial, GEMM workspace) */
+    int64_t L, ck, len, parts;
+    size_t pb, gb;
+} split_job;
+
+/* One task per part: partial = dY[:, part] B[part, :] (serial GEMM). */
+static void split_part_task(void *arg, int64_t p) {
+    const split_job *j = arg;
+    const jt_conv_geom *g = j->f->p.g;
+    filt_ctx f = *j->f;
+    f.k_base = p * j->len;
+    const int64_t k = j->L - f.k_base < j->len ? j->L - f.k_base : j->len;
+    char *base = j->ws + (size_t)p * (j->pb + j->gb);
+    const jt_gemm_f32_args ga = {
+        .M = g->Mg, .N = j->ck, .K = k > 0 ? k : 0, .alpha = 1.0f, .beta = 0.0f, .A = j->a + f.k_base, .lda = j->L,
+        .pack_b = filter_pack_b, .pack_b_user = &f, .C = (float *)base, .ldc = j->ck,
+        .min_tile_cols = JT_GEMM_B_CHUNK, .ws = base + j->pb, .ws_size = j->gb};
+    jt_gemm_f32_run(NULL, &ga);
+}
+
+#define SUM_CHUNK 1024 /* dW elements per reduction task */
+
+/* dW[i] = partial_0[i] + partial_1[i] + ... in part order. */
+static void split_sum_task(void *arg, int64_t t) {
+    const split_job *j = arg;
+    const int64_t n = j->f->p.g->Mg * j->ck, i0 = t * SUM_CHUNK, i1 = i0 + SUM_CHUNK < n ? i0 + SUM_CHUNK : n;
+    const size_t stride = (j->pb + j->gb) / sizeof(float);
+    const float *p0 = (const float *)j->ws;
+    for (int64_t i = i0; i < i1; i++) {
+        float s = p0[i];
+        for (int64_t p = 1; p < j->parts; p++) s += p0[(size_t)p * stride + (size_t)i];
+        j->dw[i] = s;
+    }
+}
+
 void jt_conv_packed_bwd_filter(jt_pool *pool, const jt_conv_geom *g, const float *dy, const float *x,
                                float *dw, void *ws, size_t ws_size) {
-    const int64_t ck = g->Cg * g->k_sz, L = g->N * g->out_sz;
+    const int64_t ck = g->Cg * g->k_sz, L = g->N * g->out_sz, parts = filter_parts(g);
     const size_t db = dyt_bytes(g);
     const float *a = dy;
     if (g->N > 1) {
@@ -425,6 +618,13 @@ void jt_conv_packed_bwd_filter(jt_pool *pool, const jt_conv_geom *g, const float
                   .ncols = ck};
     for (int64_t gi = 0; gi < g->G; gi++) {
         f.p.x = x + gi * g->Cg * g->in_sz;
+        if (parts > 1) {
+            split_job sj = {&f, a + gi * g->Mg * L, dw + gi * g->Mg * ck, (char *)ws + db, L, ck, part_len(g),
+                            parts, partial_bytes(g), part_gemm_ws(g)};
+            jt_pool_run(pool, split_part_task, &sj, parts);
+            jt_pool_run(pool, split_sum_task, &sj, (g->Mg * ck + SUM_CHUNK - 1) / SUM_CHUNK);
+            continue;
+        }
         const jt_gemm_f32_args ga = {
             .M = g->Mg, .N = ck, .K = L, .alpha = 1.0f, .beta = 0.0f, .A = a + gi * g->Mg * L, .lda = L,
             .pack_b = filter_pack_b, .pack_b_user = &f, .C = dw + gi * g->Mg * ck, .ldc = ck,

@@ -7,7 +7,9 @@
  *
  *   forward        y = conv(x, w) + bias (ReLU)
  *   data gradient  for stride 1, pads <= dilation * (kernel - 1) and >= 16 input channels per group: a
- *                  forward convolution of dY with the flipped, channel-transposed filter (no col2im)
+ *                  forward convolution of dY with the flipped, channel-transposed filter (no col2im);
+ *                  with strides > 1 and <= 32 output channels per group, col = W^T dY (packed GEMM)
+ *                  and col2im, one task per chunk of images (about 2^17 col elements, from the sizes)
  *   filter grad    dW = dY im2col(X)^T, one GEMM per group with K = batch * output positions: dY gathered
  *                  to [M][positions] in the workspace (A), B packed from X by transposing 16 x 16 blocks
  *                  of the forward packer's vectors (no im2col buffer) */
@@ -25,7 +27,8 @@ size_t jt_conv_packed_fwd_ws(const jt_conv_geom *geo); /* bytes */
 void jt_conv_packed_fwd(jt_pool *pool, const jt_conv_geom *geo, const float *x, const float *w,
                         const float *bias, int relu, float *y, void *ws, size_t ws_size);
 
-/* Data gradient as a flipped forward convolution (stride 1, pads fit); bias per input channel. */
+/* Data gradient (not depthwise): a flipped forward convolution where stride 1 and the pads fit, else
+ * the col path; bias per input channel. */
 bool jt_conv_packed_bwd_data_ok(const jt_conv_geom *geo);
 size_t jt_conv_packed_bwd_data_ws(const jt_conv_geom *geo); /* bytes */
 void jt_conv_packed_bwd_data(jt_pool *pool, const jt_conv_geom *geo, const float *dy, const float *w,

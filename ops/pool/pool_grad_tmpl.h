@@ -15,12 +15,49 @@ typedef struct {
     T *dx;
 } FN(pool_grad_job);
 
+/* 2-D max pooling with 2x2 windows, stride 2, no padding or dilation (every window inside the plane):
+ * the windows do not overlap, so each dX element is the window's dY at its argmax (the first maximum in
+ * (h, w) order, as the general loop picks it) or zero, written once. */
+static bool FN(pool_grad_max2x2)(const pool_geom *g, const pool_attrs *at) {
+    if (at->kind != POOL_MAX || g->in[0] != 1 || g->out[0] != 1 || g->k[0] != 1) return false;
+    for (int a = 1; a < 3; a++)
+        if (g->k[a] != 2 || g->s[a] != 2 || g->d[a] != 1 || g->pb[a] != 0 || 2 * g->out[a] > g->in[a]) return false;
+    return true;
+}
+
+static void FN(pool_grad_max2x2_plane)(const pool_geom *g, const T *dy, const T *src, T *dx) {
+    const int64_t W = g->in[2], OW = g->out[2];
+    if (2 * g->out[1] != g->in[1] || 2 * OW != W) memset(dx, 0, sizeof(T) * (size_t)g->in_sz);
+    for (int64_t oh = 0; oh < g->out[1]; oh++) {
+        const T *r0 = src + 2 * oh * W, *r1 = r0 + W;
+        T *d0 = dx + 2 * oh * W, *d1 = d0 + W;
+        const T *gy = dy + oh * OW;
+        for (int64_t ow = 0; ow < OW; ow++) {
+            const int64_t i = 2 * ow;
+            T m = r0[i];
+            int b = 0;
+            if (r0[i + 1] > m) m = r0[i + 1], b = 1;
+            if (r1[i] > m) m = r1[i], b = 2;
+            if (r1[i + 1] > m) b = 3;
+            const T v = gy[ow], z = 0;
+            d0[i] = b == 0 ? v : z;
+            d0[i + 1] = b == 1 ? v : z;
+            d1[i] = b == 2 ? v : z;
+            d1[i + 1] = b == 3 ? v : z;
+        }
+    }
+}
+
 static void FN(pool_grad_task)(void *arg, int64_t t) {
     const FN(pool_grad_job) *j = arg;
     const pool_geom *g = j->geo;
     const pool_attrs *at = j->at;
     const T *dy = j->dy + t * g->out_sz, *src = j->x ? j->x + t * g->in_sz : NULL;
     T *dx = j->dx + t * g->in_sz;
+    if (FN(pool_grad_max2x2)(g, at)) {
+        FN(pool_grad_max2x2_plane)(g, dy, src, dx);
+        return;
+    }
     memset(dx, 0, sizeof(T) * (size_t)g->in_sz);
     if (at->kind == POOL_GAVG) {
         T v = (T)((double)dy[0] / (double)g->in_sz);

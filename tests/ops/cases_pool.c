@@ -5,6 +5,7 @@
 
 const gc_case gc_cases_pool[] = {
     {"MaxPool", "2x2 s2", {"2,3,6,6"}, "kernel_shape=2,2 strides=2,2", .wrt = 1},
+    {"MaxPool", "2x2 s2 odd 7x5 (rows and columns no window covers)", {"2,3,7,5"}, "kernel_shape=2,2 strides=2,2", .wrt = 1},
     {"MaxPool", "3x3 s2 pads", {"1,2,7,7"}, "kernel_shape=3,3 strides=2,2 pads=1,1,1,1", .wrt = 1},
     {"MaxPool", "3x3 s1 overlapping", {"2,2,5,6"}, "kernel_shape=3,3", .wrt = 1},
     {"MaxPool", "asymmetric pads", {"1,2,6,5"}, "kernel_shape=3,3 strides=2,1 pads=0,1,1,0", .wrt = 1},
