@@ -23,7 +23,7 @@
 #include "jt_test.h"
 #include "td_common.h"
 
-enum { FM_T_BATCH = 64, FM_T_STEPS = 160, FM_NAT = 500, FM_PGD = 200 };
+enum { FM_T_BATCH = 64, FM_T_STEPS = 160, FM_NAT = 500, FM_PGD = 300 };
 
 static jt_status accuracies(jt_ctx *ctx, jt_oracle *o, const float *x, const int64_t *y, double *nat, double *pgd) {
     int64_t pred[FM_NAT];
@@ -126,15 +126,16 @@ static void test_fmnist(void) {
     if (jt_graph_oracle_create(ctx, T, NULL, 1, 28, 28, &oc, &oT) != JT_OK || accuracies(ctx, oT, xt, yt, &nat_T, &pgd_T))
         goto fail;
     t_eval += now_s() - t1;
-    /* 2. JATP, the ci preset but 60 warm-up iterations: RRDB-S, K = 2 steps of 0.05, one epoch of 2,048
-     *    images in batches of 128 (16 steps) */
+    /* 2. JATP, the ci preset but 60 warm-up iterations: RRDB-S, K = 2 steps of 0.05, two epochs of 2,048
+     *    images in batches of 128 (32 steps; with 16 the outcome was within the evaluation noise of the
+     *    threshold and flipped with float32 rounding changes elsewhere in the engine) */
     jt_dn_config c;
     jt_dn_config_default(&c);
     c.method = JT_DN_JATP;
     c.denoiser = "rrdb-s";
     c.subset = 2048;
     c.batch = 128;
-    c.epochs = 1;
+    c.epochs = 2;
     c.warmup = 60;
     c.attack_steps = 2;
     c.attack_step = 0.05;
