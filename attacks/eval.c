@@ -41,8 +41,8 @@ void jt_wilson_interval(int64_t k, int64_t n, double *lo, double *hi) {
     double p = (double)k / (double)n, z2n = z * z / (double)n;
     double centre = (p + z2n / 2) / (1 + z2n);
     double half = z * sqrt(p * (1 - p) / (double)n + z2n / (4.0 * (double)n)) / (1 + z2n);
-    *lo = centre - half < 0 ? 0 : centre - half;
-    *hi = centre + half > 1 ? 1 : centre + half;
+    *lo = k == 0 || centre - half < 0 ? 0 : centre - half; /* exact ends: rounding must not exclude p */
+    *hi = k == n || centre + half > 1 ? 1 : centre + half;
 }
 
 void jt_eval_result_free(jt_eval_result *r) {

@@ -17,6 +17,7 @@ static const command commands[] = {
     {"attack", cmd_attack, "run one attack on T or T∘P and write the adversarial images"},
     {"eval", cmd_eval, "natural and robust accuracy under a list of attacks, with reports and sanity checks"},
     {"train", cmd_train, "train a target classifier or a pre-processing defense (JATP and baselines)"},
+    {"reproduce", cmd_reproduce, "the paper's Table 1 and Figures 1 and 4a end to end (presets ci, fmnist, fmnist-m, paper)"},
     {"export", cmd_export, "write a model file or a builder model as standard ONNX (opset 17)"},
 };
 

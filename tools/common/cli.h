@@ -21,5 +21,6 @@ int cmd_eval(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_train_target(int argc, char **argv);
 int cmd_train_denoiser(int argc, char **argv);
+int cmd_reproduce(int argc, char **argv);
 
 #endif
