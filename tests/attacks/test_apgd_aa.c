@@ -111,10 +111,6 @@ static void test_linear_closed_form(jt_ctx *ctx) {
         jt_attack_io io = {.n = n, .x = x, .y = y, .x_adv = adv, .success = succ};
         jt_status st = jt_attack_run(o, &cfg, &io);
         jt_attack_config_release(&cfg);
-        if (st == JT_ERR_UNSUPPORTED && a == 4) {
-            jt_test_skip(name, "a component is not implemented yet: %s", jt_ctx_error(ctx));
-            continue;
-        }
         if (st != JT_OK) {
             jt_test_fail(name, "%s", jt_ctx_error(ctx));
             continue;
