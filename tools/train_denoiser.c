@@ -53,7 +53,7 @@ int cmd_train_denoiser(int argc, char **argv) {
         {"--alpha", ARG_STR, "A", "FSM weight (default 5)", &alpha},
         {"--beta", ARG_STR, "B", "pixel-loss weight (default 3)", &beta},
         {"--fgd", ARG_FLAG, NULL, "hgd: feature guidance (T's tap) instead of logits", &fgd},
-        {"--epochs", ARG_INT, "N", "epochs (default 30; the lr milestones scale with it)", &epochs},
+        {"--epochs", ARG_INT, "N", "epochs (default 30; the lr milestones scale with it; 0 with --warmup: the identity warm-up alone)", &epochs},
         {"--batch", ARG_INT, "B", "batch size (default 128)", &batch},
         {"--subset", ARG_INT, "N", "train on the first N training images", &subset},
         {"--lr", ARG_STR, "X", "learning rate (default jatp 1e-2, hgd 1e-3, apeg 2e-4, nrp 1e-4)", &lr},
@@ -195,7 +195,7 @@ int cmd_train_denoiser(int argc, char **argv) {
         cfg.attack_steps = steps;
     }
     if (epochs >= 0) {
-        if (epochs < 1) return fprintf(stderr, "%s: --epochs must be >= 1 (got %d)\n", CMD, epochs), 2;
+        if (epochs < 0) return fprintf(stderr, "%s: --epochs must be >= 0 (got %d)\n", CMD, epochs), 2;
         cfg.epochs = epochs;
     }
     if (batch >= 0) {

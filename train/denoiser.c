@@ -68,6 +68,7 @@ void jt_dn_config_default(jt_dn_config *c) {
     c->augment = 1;
     c->clip_grad = -1;
     c->warmup = -1;
+    c->epochs = -1;
     c->fpgd_dist = JT_DIST_MSE;
 }
 
@@ -115,11 +116,16 @@ jt_status jt_dn_config_resolve(jt_ctx *ctx, const jt_dn_config *in, int64_t c, i
     if (o->eps <= 0) o->eps = fm ? 0.1 : 8.0 / 255.0;
     if (o->attack_steps <= 0) o->attack_steps = m == JT_DN_JATP ? 10 : (m == JT_DN_NRP ? 100 : 40);
     if (o->attack_step <= 0) o->attack_step = (m == JT_DN_HGD || m == JT_DN_APEG ? 0.007 : 0.01) * scale;
-    if (o->epochs <= 0) o->epochs = 30;
+    if (o->epochs < 0) o->epochs = 30;
     if (o->batch <= 0) o->batch = 128;
     if (o->lr <= 0) o->lr = m == JT_DN_JATP ? 1e-2 : m == JT_DN_HGD ? 1e-3 : m == JT_DN_APEG ? 2e-4 : 1e-4;
     if (o->clip_grad < 0) o->clip_grad = m == JT_DN_JATP ? 1.0 : 0.0;
     if (o->warmup < 0) o->warmup = 0;
+    if (o->epochs == 0 && o->warmup == 0)
+        return jt_fail(ctx, JT_ERR_ARG, "0 epochs without an identity warm-up trains nothing (0 epochs is meant with "
+                                        "--warmup N: the warm-up alone, e.g. one shared starting point for several "
+                                        "denoisers)");
+    if (o->epochs == 0 && o->joint) return jt_fail(ctx, JT_ERR_ARG, "--joint with 0 epochs trains no T");
     if (m == JT_DN_NRP) o->augment = 0; /* the SSP examples are cached per image */
     if (!(o->alpha >= 0) || !(o->beta >= 0) || !isfinite(o->alpha) || !isfinite(o->beta))
         return jt_fail(ctx, JT_ERR_ARG, "alpha and beta must be finite and >= 0 (got %g, %g)", o->alpha, o->beta);

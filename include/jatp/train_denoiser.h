@@ -93,7 +93,7 @@ typedef struct jt_dn_config {
     double attack_step;         /* jatp 0.01, hgd/apeg 0.007, nrp 0.01 (x3.1875 for 1x28x28) */
     jt_dist fpgd_dist;          /* feature distance of the jatp attack (Eq. 5): mse (default) or cos */
     /* optimisation; 0 / negative: the method's default */
-    int epochs;                 /* 30 */
+    int epochs;                 /* < 0: 30; 0: the identity warm-up alone (needs warmup > 0) */
     int batch;                  /* 128 */
     int64_t subset;             /* > 0: first `subset` training images only */
     double lr;                  /* jatp 1e-2, hgd 1e-3, apeg 2e-4, nrp 1e-4 (the D shares it) */

@@ -57,5 +57,11 @@ else
         bad "consumer compile" "$(head -5 "$tmp/cc.err")"
     fi
 fi
+# the shipped targets of `jatp reproduce` land in <prefix>/share/jatp/models, byte-identical
+miss=""
+for m in fmnist_trades_w8 fmnist_at_w8 fmnist_mart_w8 fmnist_cnn; do
+    cmp -s "$prefix/share/jatp/models/$m.onnx" "$root/models/onnx/$m.onnx" || miss="$miss $m"
+done
+[ -z "$miss" ] && ok "shipped models installed" || bad "shipped models installed" "missing or different:$miss"
 echo "$pass passed, $fail failed, 0 skipped"
 [ "$fail" = 0 ]

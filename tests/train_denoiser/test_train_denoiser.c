@@ -765,11 +765,15 @@ static void test_cli_errors(void) {
         {"--method jatp --target t.onnx --data fmnist --out /nonexistent-dir/P.onnx --resume", "--resume", 2},
         {"--method jatp --target t.onnx --data nodata --out P.onnx", "--data", 2},
         {"--method jatp --target /nonexistent/T.onnx --data fmnist --out P.onnx --eval 0", "/nonexistent/T.onnx", 1},
+        {"--method jatp --target t.onnx --data fmnist --out P.onnx --epochs -1", "--epochs", 2},
+        /* 0 epochs is the warm-up alone; without a warm-up it would train nothing (checked after the data load) */
+        {"--method hgd --target resnet10-fm-w8 --data fmnist --out P.onnx --epochs 0 --eval 0", "warm-up", 2},
     };
     char out[8192];
     int bad = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        if (strstr(cases[i].args, "--data fmnist") && strstr(cases[i].args, "/nonexistent/T.onnx")) {
+        if (strstr(cases[i].args, "--data fmnist") &&
+            (strstr(cases[i].args, "/nonexistent/T.onnx") || strstr(cases[i].args, "--epochs 0"))) {
             FILE *f = fopen(JT_FMNIST_DIR "/train-images-idx3-ubyte.gz", "rb");
             if (!f) continue; /* the data load comes first */
             fclose(f);

@@ -106,6 +106,17 @@ int rr_read_eval(rr_table *t, rr_row *row, const char *path) {
         if (c->lo > c->acc) c->lo = c->acc;
         if (c->hi < c->acc) c->hi = c->acc;
         c->fooling = num(a, "fooling_rate");
+        /* the fooling rate is over the clean-correct examples: its interval needs their count */
+        c->fool_lo = c->fool_hi = NAN;
+        c->fool_n = 0;
+        if (isfinite(c->fooling) && isfinite(row->nat) && row->n > 0) {
+            int64_t nc = (int64_t)llround(row->nat * row->n);
+            int64_t k = (int64_t)llround(c->fooling * (double)nc);
+            if (nc > 0) {
+                jt_wilson_interval(k, nc, &c->fool_lo, &c->fool_hi);
+                c->fool_n = (int)nc;
+            }
+        }
         free(c->config);
         c->config = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(a, "config"));
     }
@@ -167,7 +178,8 @@ void rr_print_table(FILE *f, const rr_table *t, int md) {
     }
     if (md) fprintf(f, "\n");
     fprintf(f, "%sAccuracy in %% with its 95%% Wilson interval; robust accuracy counts an example only when it is "
-               "clean-correct and the attack failed. Fooling rates (BPDA+PGD vs PGD):\n",
+               "clean-correct and the attack failed. Fooling rates (BPDA+PGD vs PGD; share of the clean-correct examples the attack "
+               "fools, with its 95%% interval and that count):\n",
             md ? "" : "\n");
     for (int i = 0; i < t->n_rows; i++) {
         const rr_row *r = &t->rows[i];
@@ -176,7 +188,8 @@ void rr_print_table(FILE *f, const rr_table *t, int md) {
         for (int k = 0; k < t->n_attacks; k++)
             if (r->cells[k].have && isfinite(r->cells[k].fooling) &&
                 (strcmp(t->attacks[k], "pgd") == 0 || is_bpda(t->attacks[k])))
-                fprintf(f, " %s %.1f%%", t->attacks[k], 100 * r->cells[k].fooling);
+                fprintf(f, " %s %.1f%% [%.1f, %.1f] of %d", t->attacks[k], 100 * r->cells[k].fooling,
+                        100 * r->cells[k].fool_lo, 100 * r->cells[k].fool_hi, r->cells[k].fool_n);
         fprintf(f, "\n");
     }
 }
@@ -226,11 +239,10 @@ static void csv_num(FILE *f, double v) {
     if (isfinite(v)) fprintf(f, "%.6g", v);
 }
 
-int rr_write_csv(const rr_table *t, const char *path) {
-    char tmp[4200];
-    FILE *f = open_tmp(path, tmp, sizeof tmp);
-    if (!f) return 1;
-    fprintf(f, "preset,dataset,seed,defense,method,examples,attack,n,accuracy,ci95_lo,ci95_hi,fooling_rate,settings\n");
+static const char csv_header[] = "preset,dataset,seed,target,defense,method,examples,attack,n,accuracy,ci95_lo,ci95_hi,"
+                                 "fooling_rate,fooling_ci95_lo,fooling_ci95_hi,settings\n";
+
+static void csv_rows(FILE *f, const rr_table *t) {
     for (int i = 0; i < t->n_rows; i++) {
         const rr_row *r = &t->rows[i];
         if (!r->have) continue;
@@ -238,6 +250,8 @@ int rr_write_csv(const rr_table *t, const char *path) {
             const rr_cell *c = k >= 0 ? &r->cells[k] : NULL;
             if (c && !c->have) continue;
             fprintf(f, "%s,%s,%llu,", t->preset, t->dataset, (unsigned long long)t->seed);
+            csv_str(f, t->target);
+            fputc(',', f);
             csv_str(f, r->label);
             fprintf(f, ",%s,%s,%s,%d,", r->method, r->examples, c ? t->attacks[k] : "natural", r->n);
             csv_num(f, c ? c->acc : r->nat);
@@ -248,10 +262,22 @@ int rr_write_csv(const rr_table *t, const char *path) {
             fputc(',', f);
             if (c) csv_num(f, c->fooling);
             fputc(',', f);
+            if (c) csv_num(f, c->fool_lo);
+            fputc(',', f);
+            if (c) csv_num(f, c->fool_hi);
+            fputc(',', f);
             csv_str(f, c && c->config ? c->config : "{}");
             fputc('\n', f);
         }
     }
+}
+
+int rr_write_csv(const rr_table *t, const char *path) {
+    char tmp[4200];
+    FILE *f = open_tmp(path, tmp, sizeof tmp);
+    if (!f) return 1;
+    fputs(csv_header, f);
+    csv_rows(f, t);
     return finish(f, tmp, path);
 }
 
@@ -268,20 +294,9 @@ static cJSON *result_json(const rr_table *t, int n, double acc, double lo, doubl
     return o;
 }
 
-int rr_write_json(const rr_table *t, const char *path, const char *settings_json) {
-    cJSON *root = cJSON_CreateObject();
-    cJSON_AddStringToObject(root, "schema", "jatp.reproduce/1");
-    cJSON_AddStringToObject(root, "version", JATP_VERSION);
-    cJSON_AddStringToObject(root, "preset", t->preset);
-    cJSON_AddStringToObject(root, "dataset", t->dataset);
-    cJSON_AddNumberToObject(root, "seed", (double)t->seed);
-    if (settings_json) {
-        cJSON *s = cJSON_Parse(settings_json);
-        if (s) cJSON_AddItemToObject(root, "settings", s);
-    }
-    cJSON *att = cJSON_AddArrayToObject(root, "attacks");
-    for (int k = 0; k < t->n_attacks; k++) cJSON_AddItemToArray(att, cJSON_CreateString(t->attacks[k]));
-    cJSON *rows = cJSON_AddArrayToObject(root, "rows");
+/* the rows of one table as a JSON array */
+static cJSON *rows_json(const rr_table *t) {
+    cJSON *rows = cJSON_CreateArray();
     for (int i = 0; i < t->n_rows; i++) {
         const rr_row *r = &t->rows[i];
         if (!r->have) continue;
@@ -296,6 +311,10 @@ int rr_write_json(const rr_table *t, const char *path, const char *settings_json
             if (!c->have) continue;
             cJSON *e = result_json(t, r->n, c->acc, c->lo, c->hi);
             cJSON_AddItemToObject(e, "fooling_rate", numj(c->fooling));
+            cJSON *fc = cJSON_AddArrayToObject(e, "fooling_ci95");
+            cJSON_AddItemToArray(fc, numj(c->fool_lo));
+            cJSON_AddItemToArray(fc, numj(c->fool_hi));
+            cJSON_AddNumberToObject(e, "fooling_n", c->fool_n);
             cJSON *cfg = c->config ? cJSON_Parse(c->config) : NULL;
             cJSON_AddItemToObject(e, "settings", cfg ? cfg : cJSON_CreateObject());
             cJSON_AddItemToObject(res, t->attacks[k], e);
@@ -303,11 +322,10 @@ int rr_write_json(const rr_table *t, const char *path, const char *settings_json
         cJSON_AddItemToObject(o, "eval_seconds", numj(r->seconds));
         cJSON_AddItemToArray(rows, o);
     }
-    if (t->sanity) {
-        cJSON *s = cJSON_Parse(t->sanity);
-        if (s) cJSON_AddItemToObject(root, "sanity_checks_jatp", s);
-        cJSON_AddBoolToObject(root, "sanity_failed", t->sanity_failed);
-    }
+    return rows;
+}
+
+static int write_json_root(cJSON *root, const char *path) {
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
     if (!text) {
@@ -324,6 +342,131 @@ int rr_write_json(const rr_table *t, const char *path, const char *settings_json
     fputc('\n', f);
     free(text);
     return finish(f, tmp, path);
+}
+
+static cJSON *json_head(const rr_table *t, const char *schema, const char *settings_json) {
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "schema", schema);
+    cJSON_AddStringToObject(root, "version", JATP_VERSION);
+    cJSON_AddStringToObject(root, "preset", t->preset);
+    cJSON_AddStringToObject(root, "dataset", t->dataset);
+    cJSON_AddNumberToObject(root, "seed", (double)t->seed);
+    if (settings_json) {
+        cJSON *s = cJSON_Parse(settings_json);
+        if (s) cJSON_AddItemToObject(root, "settings", s);
+    }
+    return root;
+}
+
+static cJSON *attacks_json(const rr_table *t) {
+    cJSON *att = cJSON_CreateArray();
+    for (int k = 0; k < t->n_attacks; k++) cJSON_AddItemToArray(att, cJSON_CreateString(t->attacks[k]));
+    return att;
+}
+
+int rr_write_json(const rr_table *t, const char *path, const char *settings_json) {
+    cJSON *root = json_head(t, "jatp.reproduce/1", settings_json);
+    cJSON_AddStringToObject(root, "target", t->target);
+    cJSON_AddItemToObject(root, "attacks", attacks_json(t));
+    cJSON_AddItemToObject(root, "rows", rows_json(t));
+    if (t->sanity) {
+        cJSON *s = cJSON_Parse(t->sanity);
+        if (s) cJSON_AddItemToObject(root, "sanity_checks_jatp", s);
+        cJSON_AddBoolToObject(root, "sanity_failed", t->sanity_failed);
+    }
+    return write_json_root(root, path);
+}
+
+/* ---- the transfer table ---- */
+
+void rr_print_transfer(FILE *f, const rr_table *const *tabs, int n, int md) {
+    if (n < 1) return;
+    const rr_table *t0 = tabs[0];
+    /* header: Defense, N, then per target: Nat and each attack */
+    if (md) {
+        fprintf(f, "| Defense | N |");
+        for (int j = 0; j < n; j++) {
+            fprintf(f, " %s Nat |", tabs[j]->target);
+            for (int k = 0; k < tabs[j]->n_attacks; k++) fprintf(f, " %s %s |", tabs[j]->target, tabs[j]->attacks[k]);
+        }
+        fprintf(f, "\n|---|---:|");
+        for (int j = 0; j < n; j++)
+            for (int k = -1; k < tabs[j]->n_attacks; k++) fprintf(f, "---:|");
+        fprintf(f, "\n");
+    } else {
+        fprintf(f, "%-20s %5s", "Defense", "N");
+        for (int j = 0; j < n; j++) {
+            char h[80];
+            snprintf(h, sizeof h, "%.20s:Nat", tabs[j]->target);
+            fprintf(f, "  %-12s", h);
+            for (int k = 0; k < tabs[j]->n_attacks; k++) fprintf(f, " %-8.8s", tabs[j]->attacks[k]);
+        }
+        fprintf(f, "\n");
+    }
+    for (int i = 0; i < t0->n_rows; i++) {
+        const rr_row *r0 = &t0->rows[i];
+        if (md)
+            fprintf(f, "| %s | %d |", r0->label, r0->n);
+        else
+            fprintf(f, "%-20s %5d", r0->label, r0->n);
+        for (int j = 0; j < n; j++) {
+            const rr_row *r = NULL;
+            for (int q = 0; q < tabs[j]->n_rows; q++)
+                if (strcmp(tabs[j]->rows[q].label, r0->label) == 0) r = &tabs[j]->rows[q];
+            for (int k = -1; k < tabs[j]->n_attacks; k++) {
+                double v = !r || !r->have ? NAN : k < 0 ? r->nat : r->cells[k].have ? r->cells[k].acc : NAN;
+                char b[16];
+                if (isfinite(v))
+                    snprintf(b, sizeof b, "%.1f", 100 * v);
+                else
+                    snprintf(b, sizeof b, "-");
+                if (md)
+                    fprintf(f, " %s |", b);
+                else
+                    fprintf(f, k < 0 ? "  %-12s" : " %-8s", b);
+            }
+        }
+        fprintf(f, "\n");
+    }
+}
+
+int rr_write_transfer(const rr_table *const *tabs, int n, const char *dir, const char *header,
+                      const char *settings_json) {
+    if (n < 1) return 0;
+    char path[4200], tmp[4300];
+    int rc = 0;
+    /* Markdown: the wide table, then every target's table with its intervals */
+    snprintf(path, sizeof path, "%s/transfer.md", dir);
+    FILE *f = open_tmp(path, tmp, sizeof tmp);
+    if (!f) return 1;
+    if (header) fputs(header, f);
+    rr_print_transfer(f, tabs, n, 1);
+    fprintf(f, "\nAccuracy in %%; the intervals are in the per-target tables below, transfer.csv and transfer.json.\n");
+    for (int j = 0; j < n; j++) {
+        fprintf(f, "\n## Target: %s\n\n", tabs[j]->target);
+        rr_print_table(f, tabs[j], 1);
+    }
+    rc |= finish(f, tmp, path);
+    /* CSV: every target's rows under one header */
+    snprintf(path, sizeof path, "%s/transfer.csv", dir);
+    f = open_tmp(path, tmp, sizeof tmp);
+    if (!f) return 1;
+    fputs(csv_header, f);
+    for (int j = 0; j < n; j++) csv_rows(f, tabs[j]);
+    rc |= finish(f, tmp, path);
+    /* JSON */
+    cJSON *root = json_head(tabs[0], "jatp.reproduce.transfer/1", settings_json);
+    cJSON *arr = cJSON_AddArrayToObject(root, "targets");
+    for (int j = 0; j < n; j++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "target", tabs[j]->target);
+        cJSON_AddItemToObject(o, "attacks", attacks_json(tabs[j]));
+        cJSON_AddItemToObject(o, "rows", rows_json(tabs[j]));
+        cJSON_AddItemToArray(arr, o);
+    }
+    snprintf(path, sizeof path, "%s/transfer.json", dir);
+    rc |= write_json_root(root, path);
+    return rc;
 }
 
 int rr_write_sanity(const rr_table *t, const char *path) {
@@ -408,21 +551,27 @@ int rr_write_figures(const rr_table *t, const char *dir) {
     }
     if (rc == 0 && kp >= 0) {
         const char *labels[RR_MAX_ROWS];
-        double v[2 * RR_MAX_ROWS];
+        double v[2 * RR_MAX_ROWS], lo[2 * RR_MAX_ROWS], hi[2 * RR_MAX_ROWS];
         int ng = 0;
         for (int i = 0; i < t->n_rows; i++) {
             const rr_row *r = &t->rows[i];
             if (!r->have) continue;
             labels[ng] = r->label;
-            v[2 * ng] = r->cells[kp].have ? 100 * r->cells[kp].fooling : NAN;
-            v[2 * ng + 1] = kb >= 0 && r->cells[kb].have ? 100 * r->cells[kb].fooling : NAN;
+            for (int s = 0; s < 2; s++) {
+                int k = s == 0 ? kp : kb;
+                const rr_cell *c = k >= 0 && r->cells[k].have ? &r->cells[k] : NULL;
+                v[2 * ng + s] = c ? 100 * c->fooling : NAN;
+                lo[2 * ng + s] = c ? 100 * c->fool_lo : NAN;
+                hi[2 * ng + s] = c ? 100 * c->fool_hi : NAN;
+            }
             ng++;
         }
         const char *series4[2] = {"PGD (end to end)", "BPDA+PGD"};
         char title[128], path[4200];
-        snprintf(title, sizeof title, "Fooling rate of PGD and BPDA+PGD per defense (%s)", t->dataset);
+        snprintf(title, sizeof title, "Fooling rate of PGD and BPDA+PGD per defense (%s; whiskers: 95%% Wilson intervals)", t->dataset);
         jt_plot_bars p = {.title = title, .ylabel = "fooling rate (%)", .n_groups = ng, .group_labels = labels,
-                          .n_series = 2, .series_labels = series4, .values = v, .ymin = 0, .ymax = 100,
+                          .n_series = 2, .series_labels = series4, .values = v, .err_lo = lo, .err_hi = hi,
+                          .ymin = 0, .ymax = 100,
                           .width = 1280};
         snprintf(path, sizeof path, "%s/fig4a_fooling.png", dir);
         if (jt_plot_bars_png(ctx, path, &p) != JT_OK) {

@@ -16,6 +16,8 @@ typedef struct rr_cell {
     int have;
     double acc, lo, hi;       /* robust accuracy (fraction) and its 95% Wilson interval */
     double fooling;           /* fooling rate (fraction), NaN when not reported */
+    double fool_lo, fool_hi;  /* its 95% Wilson interval over the fool_n clean-correct examples */
+    int fool_n;
     char *config;             /* the attack's settings as compact JSON (malloc'ed) */
 } rr_cell;
 
@@ -31,6 +33,7 @@ typedef struct rr_row {
 } rr_row;
 
 typedef struct rr_table {
+    char target[48];                   /* the target's label ("TRADES", "Standard AT", ...) */
     char preset[32];
     char dataset[32];
     uint64_t seed;
@@ -54,6 +57,13 @@ int rr_write_markdown(const rr_table *t, const char *path, const char *header);
 int rr_write_csv(const rr_table *t, const char *path);
 int rr_write_json(const rr_table *t, const char *path, const char *settings_json);
 int rr_write_sanity(const rr_table *t, const char *path);
+/* The transfer table (the paper's Table 2): defenses trained against the main target, evaluated in
+ * front of other targets. One table per target; printed side by side (natural and each attack per
+ * target, accuracies in %), and written as dir/transfer.md (the wide table, then each target's table
+ * with intervals), transfer.csv (one row per defense, target and attack) and transfer.json. */
+void rr_print_transfer(FILE *f, const rr_table *const *tabs, int n, int markdown);
+int rr_write_transfer(const rr_table *const *tabs, int n, const char *dir, const char *header,
+                      const char *settings_json);
 /* fig1_<attack>.png for every attack except BPDA ones and fig4a_fooling.png in dir; returns the number
  * of figures written, -1 on error; 0 with a note when PNG output is not compiled in. */
 int rr_write_figures(const rr_table *t, const char *dir);
