@@ -62,7 +62,8 @@ void pl_stage(pl_progress *p, const char *fmt, ...) {
     va_end(ap);
     char eta[32];
     double el = now_s() - p->t0;
-    if (p->done_w > 0 && !p->dry_run)
+    /* the rate is only meaningful once a substantial stage is done (copies and checks weigh ~0) */
+    if (p->done_w >= 0.5 && !p->dry_run)
         fmt_dur(eta, sizeof eta, el / p->done_w * (p->total_w - p->done_w));
     else
         snprintf(eta, sizeof eta, "?");
