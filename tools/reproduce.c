@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
 #include "common/args.h"
 #include "common/cli.h"
 #include "common/pipeline.h"
@@ -152,7 +154,7 @@ static int train_target(run *r, const char *recipe, const char *out, const char 
 /* the shipped model `file`: --models DIR, $JATP_MODELS, the source tree, the installed data folder */
 static int shipped_path(const char *models, const char *file, char *out, size_t cap) {
     const char *env = getenv("JATP_MODELS");
-    const char *dirs[3] = {models, env && *env ? env : NULL, NULL};
+    const char *dirs[2] = {models, env && *env ? env : NULL};
     for (int i = 0; i < 2; i++)
         if (dirs[i]) {
             snprintf(out, cap, "%s/%s", dirs[i], file);
@@ -211,6 +213,46 @@ static void strip_bpda(const char *attacks, char *out, size_t cap) {
             if (out[0]) strncat(out, ",", cap - strlen(out) - 1);
             strncat(out, it, cap - strlen(out) - 1);
         }
+}
+
+/* the run's settings as compact JSON (malloc'ed; NULL when out of memory) */
+static char *settings_json(const preset *P, const char *source, int transfer, int shared_warmup, int eval_n,
+                           int transfer_n, const char *device, int threads, uint64_t seed) {
+    cJSON *o = cJSON_CreateObject(), *t = cJSON_AddObjectToObject(o, "target"),
+          *d = cJSON_AddObjectToObject(o, "denoisers");
+    cJSON_AddStringToObject(o, "preset", P->name);
+    cJSON_AddStringToObject(o, "dataset", P->dataset);
+    cJSON_AddStringToObject(t, "recipe", "trades");
+    cJSON_AddStringToObject(t, "model", P->t_model);
+    cJSON_AddNumberToObject(t, "epochs", P->t_epochs);
+    cJSON_AddNumberToObject(t, "subset", P->t_subset);
+    cJSON_AddNumberToObject(t, "pgd_steps", P->t_pgd_steps);
+    cJSON_AddNumberToObject(t, "pgd_step", P->t_pgd_step);
+    cJSON_AddStringToObject(t, "source", source);
+    cJSON_AddStringToObject(o, "transfer_targets", transfer ? P->transfer : "");
+    cJSON_AddBoolToObject(o, "transfer_shipped", P->transfer_shipped);
+    cJSON_AddStringToObject(d, "preset", P->dn_preset ? P->dn_preset : "");
+    cJSON_AddStringToObject(d, "model", P->dn_model ? P->dn_model : "");
+    cJSON_AddNumberToObject(d, "shared_warmup", shared_warmup ? P->warmup : 0);
+    cJSON_AddNumberToObject(d, "epochs", P->dn_epochs);
+    cJSON_AddNumberToObject(d, "subset", P->dn_subset);
+    cJSON_AddNumberToObject(d, "batch", P->dn_batch);
+    cJSON_AddNumberToObject(d, "fpgd_steps", P->fpgd_steps);
+    cJSON_AddNumberToObject(d, "fpgd_step", P->fpgd_step);
+    cJSON_AddNumberToObject(d, "pgd_steps", P->pgd_steps);
+    cJSON_AddNumberToObject(d, "pgd_step", P->pgd_step);
+    cJSON_AddNumberToObject(d, "ssp_steps", P->ssp_steps);
+    cJSON_AddBoolToObject(d, "joint", transfer && P->joint);
+    cJSON_AddNumberToObject(o, "eval_n", eval_n);
+    cJSON_AddNumberToObject(o, "transfer_n", transfer_n);
+    cJSON_AddStringToObject(o, "attacks", P->attacks);
+    cJSON_AddStringToObject(o, "transfer_attacks", P->transfer_attacks);
+    cJSON_AddStringToObject(o, "device", device ? device : "cpu");
+    cJSON_AddNumberToObject(o, "threads", threads);
+    cJSON_AddNumberToObject(o, "seed", (double)seed);
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return text;
 }
 
 int cmd_reproduce(int argc, char **argv) {
@@ -375,10 +417,12 @@ int cmd_reproduce(int argc, char **argv) {
         const char *from = i == 0 && target ? target : shipped[i][0] ? shipped[i] : NULL;
         if (from) {
             pl_stage(&R.pg, "target %s: %s %s", label, i == 0 && target ? "given" : "shipped", from);
-            if (!dry_run && pl_copy_file(from, tpaths[i])) {
-                fprintf(stderr, "jatp: error: cannot copy %s to %s: %s\n", from, tpaths[i], strerror(errno));
+            jt_ctx *ctx = NULL;
+            if (!dry_run && (cli_ctx(1, &ctx) || pl_copy_file(ctx, from, tpaths[i]))) {
+                if (ctx) cli_error(ctx);
                 rc = 1;
             }
+            jt_ctx_free(ctx);
             continue;
         }
         char ep[48];
@@ -517,22 +561,8 @@ int cmd_reproduce(int argc, char **argv) {
     /* 7. reports */
     if (rc == 0 && !dry_run) {
         pl_stage(&R.pg, "reports: tables, figures, sanity report");
-        char settings[4096];
-        snprintf(settings, sizeof settings,
-                 "{\"preset\":\"%s\",\"dataset\":\"%s\",\"target\":{\"recipe\":\"trades\",\"model\":\"%s\","
-                 "\"epochs\":%d,\"subset\":%d,\"pgd_steps\":%d,\"pgd_step\":%g,\"source\":\"%s\"},"
-                 "\"transfer_targets\":\"%s\",\"transfer_shipped\":%s,"
-                 "\"denoisers\":{\"preset\":\"%s\",\"model\":\"%s\",\"shared_warmup\":%d,\"epochs\":%d,\"subset\":%d,"
-                 "\"batch\":%d,\"fpgd_steps\":%d,\"fpgd_step\":%g,\"pgd_steps\":%d,\"pgd_step\":%g,\"ssp_steps\":%d,"
-                 "\"joint\":%s},\"eval_n\":%d,\"transfer_n\":%d,\"attacks\":\"%s\",\"transfer_attacks\":\"%s\","
-                 "\"device\":\"%s\",\"threads\":%d,\"seed\":%llu}",
-                 P->name, ds, P->t_model, P->t_epochs, P->t_subset, P->t_pgd_steps, P->t_pgd_step,
-                 target ? "given" : shipped[0][0] ? "shipped" : "trained", transfer ? P->transfer : "",
-                 P->transfer_shipped ? "true" : "false", P->dn_preset ? P->dn_preset : "",
-                 P->dn_model ? P->dn_model : "", shared_warmup ? P->warmup : 0, P->dn_epochs, P->dn_subset, P->dn_batch,
-                 P->fpgd_steps, P->fpgd_step, P->pgd_steps, P->pgd_step, P->ssp_steps,
-                 transfer && P->joint ? "true" : "false", eval_n, transfer_n, P->attacks, P->transfer_attacks,
-                 device ? device : "cpu", threads, (unsigned long long)seed);
+        char *settings = settings_json(P, target ? "given" : shipped[0][0] ? "shipped" : "trained",
+                                       transfer, shared_warmup, eval_n, transfer_n, device, threads, seed);
         char header[3000];
         snprintf(header, sizeof header,
                  "# jatp reproduce: preset %s\n\nDataset %s, seed %llu, %d test images, target TRADES %s (%s). "
@@ -566,6 +596,7 @@ int cmd_reproduce(int argc, char **argv) {
         fflush(stdout);
         int nf = rr_write_figures(&tb, outdir);
         if (nf < 0) rc = 1;
+        free(settings);
         if (tb.sanity_failed)
             pl_say(&R.pg, "warning: a sanity check of the evaluator FAILED on the JATP row (sanity.txt)");
         pl_say(&R.pg, "done: %d figure(s), results in %s", nf < 0 ? 0 : nf, outdir);

@@ -1,6 +1,7 @@
 /* jatp train denoiser: trains a pre-processing defense P in front of a frozen target (JATP, JATP', HGD,
  * APE-GAN, NRP), include/jatp/train_denoiser.h. */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,10 +19,13 @@ static int ends_with(const char *s, const char *suf) {
     return a >= b && strcmp(s + a - b, suf) == 0;
 }
 
-/* integer options default to -1 (not given) */
-static int nonneg(const char *flag, int v, int lowest) {
-    if (v < lowest) {
-        fprintf(stderr, "%s: %s must be >= 0 (got %d)\n", CMD, flag, v);
+/* optional integer flags hold UNSET until given, so that any given negative value is an error */
+#define UNSET INT_MIN
+
+/* 2 with a message when a given value is below `lowest` */
+static int at_least(const char *flag, int v, int lowest) {
+    if (v != UNSET && v < lowest) {
+        fprintf(stderr, "%s: %s must be >= %d (got %d)\n", CMD, flag, lowest, v);
         return 2;
     }
     return 0;
@@ -32,9 +36,9 @@ int cmd_train_denoiser(int argc, char **argv) {
                *disc = NULL, *preset = NULL, *examples = NULL, *loss = NULL, *alpha = NULL, *beta = NULL, *lr = NULL,
                *clip = NULL, *fpgd_step = NULL, *pgd_step = NULL, *ssp_step = NULL, *fpgd_dist = NULL, *eps = NULL,
                *seed = NULL, *device = NULL, *out = NULL, *out_target = NULL, *ckpt = NULL, *log = NULL, *pix = NULL;
-    int joint = 0, epochs = -1, batch = -1, subset = -1, fpgd_steps = -1, pgd_steps = -1, ssp_steps = -1, warmup = -1,
-        threads = 0, every = -1, resume = 0, quiet = 0, bce_as_ce = 0, w_one = 0, fgd = 0, no_augment = 0, eval_n = -1,
-        max_steps = 0;
+    int joint = 0, epochs = UNSET, batch = UNSET, subset = UNSET, fpgd_steps = UNSET, pgd_steps = UNSET,
+        ssp_steps = UNSET, warmup = UNSET, threads = 0, every = UNSET, resume = 0, quiet = 0, bce_as_ce = 0, w_one = 0,
+        fgd = 0, no_augment = 0, eval_n = UNSET, max_steps = 0;
     arg_opt opts[] = {
         {"--method", ARG_STR, "M", "jatp | hgd | apeg | nrp (required)", &method},
         {"--target", ARG_STR, "T.onnx", "the frozen target classifier, eval mode (required; a builder name for smoke tests)", &target},
@@ -120,13 +124,13 @@ int cmd_train_denoiser(int argc, char **argv) {
         {pix != NULL, "--pix", m == JT_DN_JATP},
         {alpha != NULL, "--alpha", m == JT_DN_JATP},
         {beta != NULL, "--beta", m == JT_DN_JATP},
-        {fpgd_steps >= 0, "--fpgd-steps", m == JT_DN_JATP},
+        {fpgd_steps != UNSET, "--fpgd-steps", m == JT_DN_JATP},
         {fpgd_step != NULL, "--fpgd-step", m == JT_DN_JATP},
         {fpgd_dist != NULL, "--fpgd-dist", m == JT_DN_JATP},
         {fgd, "--fgd", m == JT_DN_HGD},
-        {pgd_steps >= 0, "--pgd-steps", m == JT_DN_HGD || m == JT_DN_APEG},
+        {pgd_steps != UNSET, "--pgd-steps", m == JT_DN_HGD || m == JT_DN_APEG},
         {pgd_step != NULL, "--pgd-step", m == JT_DN_HGD || m == JT_DN_APEG},
-        {ssp_steps >= 0, "--ssp-steps", m == JT_DN_NRP},
+        {ssp_steps != UNSET, "--ssp-steps", m == JT_DN_NRP},
         {ssp_step != NULL, "--ssp-step", m == JT_DN_NRP},
         {disc != NULL, "--discriminator", m == JT_DN_APEG || m == JT_DN_NRP},
         {out_target != NULL, "--out-target", joint},
@@ -185,32 +189,19 @@ int cmd_train_denoiser(int argc, char **argv) {
     const char *step_s = fpgd_step ? fpgd_step : pgd_step ? pgd_step : ssp_step;
     const char *step_f = fpgd_step ? "--fpgd-step" : pgd_step ? "--pgd-step" : "--ssp-step";
     if (step_s && args_number(CMD, step_f, step_s, 1e-9, 0.999, &cfg.attack_step)) return 2;
-    int steps = fpgd_steps >= 0 ? fpgd_steps : pgd_steps >= 0 ? pgd_steps : ssp_steps;
-    if (steps >= 0) {
-        if (steps < 1) {
-            fprintf(stderr, "%s: %s must be >= 1 (got %d)\n", CMD,
-                    fpgd_steps >= 0 ? "--fpgd-steps" : pgd_steps >= 0 ? "--pgd-steps" : "--ssp-steps", steps);
-            return 2;
-        }
-        cfg.attack_steps = steps;
-    }
-    if (epochs >= 0) {
-        if (epochs < 0) return fprintf(stderr, "%s: --epochs must be >= 0 (got %d)\n", CMD, epochs), 2;
-        cfg.epochs = epochs;
-    }
-    if (batch >= 0) {
-        if (batch < 1 || batch > 65536) return fprintf(stderr, "%s: --batch must be in [1, 65536] (got %d)\n", CMD, batch), 2;
-        cfg.batch = batch;
-    }
-    if (subset >= 0) {
-        if (subset < 1) return fprintf(stderr, "%s: --subset must be >= 1 (got %d)\n", CMD, subset), 2;
-        cfg.subset = subset;
-    }
-    if (nonneg("--warmup", warmup, -1) || nonneg("--eval", eval_n, -1) || nonneg("--checkpoint-every", every, -1) ||
-        nonneg("--max-steps", max_steps, 0) || nonneg("--threads", threads, 0))
+    if (at_least("--fpgd-steps", fpgd_steps, 1) || at_least("--pgd-steps", pgd_steps, 1) ||
+        at_least("--ssp-steps", ssp_steps, 1) || at_least("--epochs", epochs, 0) || at_least("--batch", batch, 1) ||
+        at_least("--subset", subset, 1) || at_least("--warmup", warmup, 0) || at_least("--eval", eval_n, 0) ||
+        at_least("--checkpoint-every", every, 0) || at_least("--max-steps", max_steps, 0))
         return 2;
-    if (warmup >= 0) cfg.warmup = warmup;
-    if (eval_n >= 0) cfg.eval_n = eval_n;
+    if (batch != UNSET && batch > 65536) return fprintf(stderr, "%s: --batch must be <= 65536 (got %d)\n", CMD, batch), 2;
+    int steps = fpgd_steps != UNSET ? fpgd_steps : pgd_steps != UNSET ? pgd_steps : ssp_steps;
+    if (steps != UNSET) cfg.attack_steps = steps;
+    if (epochs != UNSET) cfg.epochs = epochs;
+    if (batch != UNSET) cfg.batch = batch;
+    if (subset != UNSET) cfg.subset = subset;
+    if (warmup != UNSET) cfg.warmup = warmup;
+    if (eval_n != UNSET) cfg.eval_n = eval_n;
     else if (!preset) cfg.eval_n = 1000;
     cfg.augment = !no_augment;
     if (seed && args_u64(CMD, "--seed", seed, &cfg.seed)) return 2;
@@ -221,7 +212,7 @@ int cmd_train_denoiser(int argc, char **argv) {
     cfg.quiet = quiet;
     cfg.resume = resume;
     cfg.max_steps = max_steps;
-    cfg.checkpoint_every = every >= 0 ? every : 100;
+    cfg.checkpoint_every = every != UNSET ? every : 100;
     char ckpt_buf[4096];
     if (!ckpt) {
         size_t n = strlen(out);

@@ -1,10 +1,13 @@
 /* Multi-stage command helpers (see pipeline.h). */
 #include "pipeline.h"
 
+#include "jatp/io.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -104,7 +107,17 @@ void pl_kdbl(pl_argv *a, const char *key, double value) {
 
 static void print_cmd(FILE *f, const char *prefix, const char *cmd, const pl_argv *a) {
     fprintf(f, "%sjatp %s", prefix, cmd);
-    for (int i = 0; i < a->n; i++) fprintf(f, " %s", a->v[i]);
+    for (int i = 0; i < a->n; i++) {
+        const char *s = a->v[i];
+        if (!*s || strpbrk(s, " \t'\"$\\;&|<>*?()`")) { /* shell-quoted, so that the line can be pasted */
+            fputs(" '", f);
+            for (; *s; s++)
+                if (*s == '\'') fputs("'\\''", f);
+                else fputc(*s, f);
+            fputc('\'', f);
+        } else
+            fprintf(f, " %s", s);
+    }
     fprintf(f, "\n");
 }
 
@@ -143,31 +156,13 @@ int pl_mkdirs(const char *path) {
     return 0;
 }
 
-int pl_copy_file(const char *from, const char *to) {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp%ld", to, (long)getpid());
-    FILE *a = fopen(from, "rb");
-    if (!a) return -1;
-    FILE *b = fopen(tmp, "wb");
-    if (!b) {
-        fclose(a);
-        return -1;
-    }
-    char buf[1 << 16];
-    size_t n;
-    int bad = 0;
-    while ((n = fread(buf, 1, sizeof buf, a)) > 0)
-        if (fwrite(buf, 1, n, b) != n) bad = 1;
-    bad |= ferror(a);
-    fclose(a);
-    if (fclose(b) != 0) bad = 1;
-    if (bad || rename(tmp, to) != 0) {
-        int e = errno;
-        unlink(tmp);
-        errno = e;
-        return -1;
-    }
-    return 0;
+int pl_copy_file(jt_ctx *ctx, const char *from, const char *to) {
+    void *buf = NULL;
+    size_t n = 0;
+    jt_status st = jt_read_file(ctx, from, (size_t)1 << 34, &buf, &n);
+    if (st == JT_OK) st = jt_write_atomic(ctx, to, buf, n);
+    free(buf);
+    return st == JT_OK ? 0 : -1;
 }
 
 int pl_exists(const char *path) {

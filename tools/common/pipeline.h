@@ -6,6 +6,8 @@
 
 #include <stdio.h>
 
+#include "jatp/jatp.h"
+
 typedef struct pl_progress {
     double t0;
     double done_w, total_w; /* weights of the stages done and of all stages (a rough cost model) */
@@ -38,10 +40,10 @@ void pl_kdbl(pl_argv *a, const char *key, double value);
  * command line goes to the log. A dry run prints it on stdout and returns 0. */
 int pl_exec(pl_progress *p, const char *cmd, int (*fn)(int, char **), pl_argv *a);
 
-/* File helpers: mkdir -p (0 / -1 with errno), plain copy through a temporary + rename (0 / -1),
- * existence. */
+/* File helpers: mkdir -p (0 / -1 with errno); a copy written atomically (0, or -1 with the message in
+ * ctx); existence. */
 int pl_mkdirs(const char *path);
-int pl_copy_file(const char *from, const char *to);
+int pl_copy_file(jt_ctx *ctx, const char *from, const char *to);
 int pl_exists(const char *path);
 
 #endif

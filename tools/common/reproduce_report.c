@@ -45,36 +45,18 @@ static void ci(const cJSON *o, const char *k, double *lo, double *hi) {
     }
 }
 
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-        if (n + 1 < cap) break;
-        char *nb = realloc(buf, cap * 2);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    fclose(f);
-    if (buf) buf[n] = 0;
-    return buf;
-}
-
 int rr_read_eval(rr_table *t, rr_row *row, const char *path) {
-    char *text = slurp(path);
-    if (!text) {
-        fprintf(stderr, "jatp reproduce: error: cannot read %s: %s\n", path, strerror(errno));
+    jt_ctx *ctx = NULL;
+    void *text = NULL;
+    size_t size = 0;
+    if (jt_ctx_create(1, &ctx) != JT_OK) return 1;
+    if (jt_read_file(ctx, path, (size_t)1 << 30, &text, &size) != JT_OK) {
+        fprintf(stderr, "jatp reproduce: error: %s\n", jt_ctx_error(ctx));
+        jt_ctx_free(ctx);
         return 1;
     }
-    cJSON *root = cJSON_Parse(text);
+    jt_ctx_free(ctx);
+    cJSON *root = cJSON_ParseWithLength(text, size);
     free(text);
     if (!root) {
         fprintf(stderr, "jatp reproduce: error: %s is not valid JSON\n", path);
@@ -328,20 +310,19 @@ static cJSON *rows_json(const rr_table *t) {
 static int write_json_root(cJSON *root, const char *path) {
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
-    if (!text) {
-        fprintf(stderr, "jatp reproduce: error: out of memory\n");
-        return 1;
-    }
-    char tmp[4200];
-    FILE *f = open_tmp(path, tmp, sizeof tmp);
-    if (!f) {
+    jt_ctx *ctx = NULL;
+    if (!text || jt_ctx_create(1, &ctx) != JT_OK) {
+        fprintf(stderr, "jatp reproduce: error: out of memory writing %s\n", path);
         free(text);
         return 1;
     }
-    fputs(text, f);
-    fputc('\n', f);
+    size_t n = strlen(text);
+    text[n] = '\n'; /* the file ends with a newline: written from the NUL's place, which is not read again */
+    int rc = jt_write_atomic(ctx, path, text, n + 1) != JT_OK;
+    if (rc) fprintf(stderr, "jatp reproduce: error: %s\n", jt_ctx_error(ctx));
+    jt_ctx_free(ctx);
     free(text);
-    return finish(f, tmp, path);
+    return rc;
 }
 
 static cJSON *json_head(const rr_table *t, const char *schema, const char *settings_json) {
